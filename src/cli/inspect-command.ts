@@ -1,0 +1,48 @@
+import { PixwardenError } from '../errors.js';
+import type { Finding } from '../types.js';
+import { readInput } from './files.js';
+import { startProgress } from './progress.js';
+import { countsByGroup, describeReport } from './summary.js';
+import { walk } from './walk.js';
+
+/** Error as the JSON contract spells it: code, message, and value/limit when known. */
+export function errorJson(error: unknown): ReturnType<PixwardenError['toJSON']> {
+  if (error instanceof PixwardenError) return error.toJSON();
+  return { code: 'ERR_IO', message: error instanceof Error ? error.message : String(error) };
+}
+
+export async function runInspect(paths: readonly string[], options: { json: boolean }): Promise<number> {
+  const { inspect } = await import('../inspect.js');
+  const entries = await walk(paths, null);
+  const progress = await startProgress(entries.length, options.json);
+  const results: unknown[] = [];
+  const findings: Finding[] = [];
+  let failed = 0;
+  for (const entry of entries) {
+    let line: string;
+    if ('error' in entry) {
+      failed++;
+      results.push({ file: entry.display, error: errorJson(entry.error) });
+      line = `${entry.display}: ${entry.error.code}: ${entry.error.message}`;
+    } else {
+      try {
+        const report = await inspect(await readInput(entry));
+        findings.push(...report.findings);
+        results.push({ file: entry.display, ...report });
+        line = describeReport(entry.display, report);
+      } catch (error: unknown) {
+        failed++;
+        const json = errorJson(error);
+        results.push({ file: entry.display, error: json });
+        line = `${entry.display}: ${json.code}: ${json.message}`;
+      }
+    }
+    progress.tick();
+    if (!options.json) process.stdout.write(`${line}\n`);
+  }
+  progress.stop();
+  if (options.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  const groups = countsByGroup(findings.map((f) => f.category));
+  process.stderr.write(`${entries.length - failed} read, ${failed} refused${groups === '' ? '' : `; findings: ${groups}`}\n`);
+  return failed > 0 ? 1 : 0;
+}

@@ -1,0 +1,20 @@
+/** Bounded zlib inflation: compressed data in a file is never inflated past a cap. */
+import { inflateSync } from 'node:zlib';
+
+/** Compressed text or profile data is never inflated past this many bytes. */
+export const maxInflateBytes = 1024 * 1024;
+
+export type InflateResult = { ok: true; data: Uint8Array } | { ok: false; reason: 'over-limit' | 'corrupt' };
+
+/**
+ * Inflates zlib data, stopping at `limit` bytes. zlib's `maxOutputLength` aborts as soon as the
+ * output would pass the limit, so a bomb costs at most `limit` bytes of memory.
+ */
+export function inflateCapped(data: Uint8Array, limit = maxInflateBytes): InflateResult {
+  try {
+    return { ok: true, data: inflateSync(data, { maxOutputLength: limit }) };
+  } catch (error: unknown) {
+    const code = (error as { code?: unknown }).code;
+    return { ok: false, reason: code === 'ERR_BUFFER_TOO_LARGE' ? 'over-limit' : 'corrupt' };
+  }
+}

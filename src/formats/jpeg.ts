@@ -1,0 +1,303 @@
+/**
+ * JPEG (ITU-T T.81, JFIF 1.02, EXIF 2.32 APP1, ICC.1 Annex B for APP2 profiles).
+ *
+ * Layout: SOI (FFD8), then segments `FF xx` with a 16-bit big-endian length that counts itself
+ * but not the marker. After each SOS header comes entropy-coded data, in which FF is followed
+ * by 00 (a stuffed byte) or a restart marker D0..D7; any other FF xx ends the scan. EOI (FFD9)
+ * ends the image; whatever follows is not part of it (appended archives, a second picture of an
+ * MPO or gain-map file, leftovers).
+ *
+ * Kept: SOI, DQT, DHT, DAC, SOFn, DRI, DNL, EXP, SOS and scans, EOI, the Adobe APP14 marker
+ * (it tells decoders how to convert colours), JFIF APP0 without its thumbnail, and the ICC
+ * profile (APP2, possibly in several chunks) for the policy to keep scrubbed. Everything else
+ * is dropped, known or not.
+ */
+import { ByteView, ascii, concat, latin1 } from '../bounds.js';
+import { malformed, truncated } from '../errors.js';
+import type { Finding, PartCategory } from '../types.js';
+import { trailerFinding } from './trailer.js';
+import type { Carry, FormatHandler, MetadataBlock, ParsedImage, Part, PartRole } from './types.js';
+
+const SOI = 0xd8;
+const EOI = 0xd9;
+const SOS = 0xda;
+const APP0 = 0xe0;
+const APP1 = 0xe1;
+const APP2 = 0xe2;
+const APP11 = 0xeb;
+const APP13 = 0xed;
+const APP14 = 0xee;
+const COM = 0xfe;
+
+/** Markers that carry decoding tables or frame parameters (besides SOS). */
+const TABLE_MARKERS = new Set([
+  0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf, // SOFn
+  0xc4, // DHT
+  0xcc, // DAC
+  0xdb, // DQT
+  0xdc, // DNL
+  0xdd, // DRI
+  0xde, // DHP
+  0xdf, // EXP
+]);
+const SOF_MARKERS = new Set([0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf]);
+
+const EXIF_ID = ascii('Exif\0');
+const XMP_ID = ascii('http://ns.adobe.com/xap/1.0/\0');
+const XMP_EXT_ID = ascii('http://ns.adobe.com/xmp/extension/\0');
+const ICC_ID = ascii('ICC_PROFILE\0');
+const MPF_ID = ascii('MPF\0');
+const JFIF_ID = ascii('JFIF\0');
+const JFXX_ID = ascii('JFXX\0');
+const ADOBE_ID = ascii('Adobe');
+const PHOTOSHOP_ID = ascii('Photoshop 3.0\0');
+
+/** ICC data per APP2 segment: 65535 minus the length field and the 14-byte chunk header. */
+const iccChunkBytes = 65_519;
+/** The fixed part of an Adobe APP14 payload: "Adobe", version, two flag words, transform. */
+const adobePayloadBytes = 12;
+
+interface Segment {
+  marker: number;
+  start: number;
+  /** Start of the payload, after the length field. */
+  payload: number;
+  end: number;
+}
+
+function markerName(marker: number): string {
+  if (marker >= APP0 && marker <= 0xef) return `APP${marker - APP0}`;
+  if (marker === COM) return 'COM';
+  return `marker FF${marker.toString(16).toUpperCase().padStart(2, '0')}`;
+}
+
+function startsWith(view: ByteView, segment: Segment, id: Uint8Array): boolean {
+  return segment.end - segment.payload >= id.length && view.startsWith(id, segment.payload);
+}
+
+export const jpeg: FormatHandler = {
+  format: 'jpeg',
+
+  parse(bytes: Uint8Array): ParsedImage {
+    const view = new ByteView(bytes, 'JPEG');
+    if (view.u16be(0, 'SOI') !== 0xffd8) throw malformed('JPEG does not start with SOI');
+    const parts: Part[] = [{ name: 'SOI', start: 0, end: 2, role: 'image', category: 'unknown' }];
+    const blocks: MetadataBlock[] = [];
+    const findings: Finding[] = [];
+    const iccChunks: { seq: number; count: number; data: Uint8Array }[] = [];
+    let exif: Uint8Array | null = null;
+    let width = 0;
+    let height = 0;
+    let sawFrame = false;
+    let sawScan = false;
+    let pos = 2;
+    let end = -1;
+
+    const add = (segment: Segment, name: string, role: PartRole, category: PartCategory): void => {
+      parts.push({ name, start: segment.start, end: segment.end, role, category });
+    };
+
+    while (end < 0) {
+      if (pos >= bytes.length) throw truncated('JPEG ends before EOI', { value: bytes.length });
+      if (bytes[pos] !== 0xff) {
+        throw malformed(`JPEG has byte 0x${(bytes[pos] ?? 0).toString(16)} where a marker should be at offset ${pos}`);
+      }
+      // Any number of FF fill bytes may precede a marker.
+      let markerAt = pos;
+      while (bytes[markerAt + 1] === 0xff) markerAt++;
+      const marker = view.u8(markerAt + 1, 'marker');
+      if (marker === EOI) {
+        parts.push({ name: 'EOI', start: markerAt, end: markerAt + 2, role: 'image', category: 'unknown' });
+        end = markerAt + 2;
+        break;
+      }
+      if (marker === SOI) throw malformed(`JPEG has a second SOI at offset ${markerAt} before EOI`);
+      if (marker === 0x00 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+        // Stray restart or TEM markers outside a scan carry no data; they are not copied.
+        pos = markerAt + 2;
+        continue;
+      }
+      const length = view.u16be(markerAt + 2, `${markerName(marker)} length`);
+      if (length < 2) throw malformed(`JPEG ${markerName(marker)} at offset ${markerAt} has length ${length}`);
+      view.need(markerAt + 2, length, `${markerName(marker)} segment`);
+      const segment: Segment = { marker, start: markerAt, payload: markerAt + 4, end: markerAt + 2 + length };
+      pos = segment.end;
+
+      if (SOF_MARKERS.has(marker)) {
+        if (sawFrame) throw malformed('JPEG has more than one frame header');
+        sawFrame = true;
+        height = view.u16be(segment.payload + 1, 'frame height');
+        width = view.u16be(segment.payload + 3, 'frame width');
+        add(segment, `SOF${marker - 0xc0}`, 'image', 'unknown');
+      } else if (TABLE_MARKERS.has(marker)) {
+        add(segment, markerName(marker), 'image', 'unknown');
+      } else if (marker === SOS) {
+        if (!sawFrame) throw malformed('JPEG scan starts before any frame header');
+        sawScan = true;
+        pos = scanEnd(bytes, segment.end);
+        parts.push({ name: 'SOS', start: segment.start, end: pos, role: 'image', category: 'unknown' });
+      } else if (marker === APP0) {
+        classifyApp0(view, segment, parts, findings);
+      } else if (marker === APP1) {
+        if (startsWith(view, segment, EXIF_ID)) {
+          const tiff = bytes.subarray(segment.payload + 6, segment.end);
+          if (exif === null) exif = tiff;
+          blocks.push({ kind: 'exif', name: 'APP1 Exif', data: tiff });
+          add(segment, 'APP1 Exif', 'exif', 'metadata');
+        } else if (startsWith(view, segment, XMP_ID)) {
+          blocks.push({ kind: 'xmp', name: 'APP1 XMP', data: bytes.subarray(segment.payload + XMP_ID.length, segment.end) });
+          add(segment, 'APP1 XMP', 'drop', 'metadata');
+        } else if (startsWith(view, segment, XMP_EXT_ID)) {
+          add(segment, 'APP1 extended XMP', 'drop', 'metadata');
+        } else {
+          add(segment, 'APP1', 'drop', 'unknown');
+        }
+      } else if (marker === APP2 && startsWith(view, segment, ICC_ID)) {
+        const seq = view.u8(segment.payload + 12, 'ICC chunk number');
+        const count = view.u8(segment.payload + 13, 'ICC chunk count');
+        iccChunks.push({ seq, count, data: bytes.subarray(segment.payload + 14, segment.end) });
+        add(segment, 'APP2 ICC_PROFILE', 'icc', 'colour');
+      } else if (marker === APP2 && startsWith(view, segment, MPF_ID)) {
+        add(segment, 'APP2 MPF', 'drop', 'metadata');
+      } else if (marker === APP13) {
+        if (startsWith(view, segment, PHOTOSHOP_ID)) {
+          blocks.push({ kind: 'iptc', name: 'APP13 Photoshop', data: bytes.subarray(segment.payload + PHOTOSHOP_ID.length, segment.end) });
+        }
+        add(segment, 'APP13 Photoshop', 'drop', 'metadata');
+      } else if (marker === APP14 && startsWith(view, segment, ADOBE_ID) && segment.end - segment.payload >= adobePayloadBytes) {
+        add(segment, 'APP14 Adobe', 'image', 'unknown');
+        if (segment.end - segment.payload !== adobePayloadBytes) {
+          findings.push({ code: 'EXTRA_DATA', category: 'structure', source: 'container', name: 'APP14 Adobe', value: segment.end - segment.payload - adobePayloadBytes, risk: 'low' });
+        }
+      } else if (marker === APP11) {
+        findings.push({ code: 'PROVENANCE_MANIFEST', category: 'provenance', source: 'container', name: 'APP11 JUMBF', value: segment.end - segment.start, risk: 'medium' });
+        add(segment, 'APP11 JUMBF', 'drop', 'provenance');
+      } else if (marker === COM) {
+        const text = latin1(bytes.subarray(segment.payload, segment.end));
+        blocks.push({ kind: 'comment', name: 'COM', data: bytes.subarray(segment.payload, segment.end), text });
+        add(segment, 'COM', 'drop', 'text');
+      } else if (marker > APP0 && marker <= 0xef) {
+        add(segment, markerName(marker), 'drop', 'unknown');
+      } else {
+        // JPG extensions (F0..FD: JPEG-LS, JPEG XT) and reserved markers: not baseline JPEG.
+        throw malformed(`JPEG has unsupported ${markerName(marker)} at offset ${markerAt}`);
+      }
+    }
+
+    if (!sawFrame || !sawScan) throw malformed('JPEG has no frame header or no scan');
+    if (width === 0 || height === 0) throw malformed(`JPEG frame is ${width} × ${height} pixels`);
+    const trailerLength = bytes.length - end;
+    if (trailerLength > 0) findings.push(trailerFinding(bytes.subarray(end)));
+
+    return {
+      format: 'jpeg',
+      width,
+      height,
+      frames: 1,
+      parts,
+      exif,
+      icc: assembleIcc(iccChunks),
+      trailer: trailerLength > 0 ? { start: end, length: trailerLength } : null,
+      blocks,
+      findings,
+    };
+  },
+
+  build(bytes: Uint8Array, parsed: ParsedImage, carry: Carry): Uint8Array {
+    const out: Uint8Array[] = [Uint8Array.of(0xff, SOI)];
+    const jfif = parsed.parts.find((part) => part.name === 'APP0 JFIF');
+    if (jfif !== undefined) out.push(jfifWithoutThumbnail(bytes.subarray(jfif.start, jfif.end)));
+    if (carry.exif !== null) out.push(segmentBytes(APP1, [EXIF_ID, Uint8Array.of(0), carry.exif]));
+    if (carry.icc !== null) {
+      const count = Math.ceil(carry.icc.length / iccChunkBytes);
+      for (let i = 0; i < count; i++) {
+        const data = carry.icc.subarray(i * iccChunkBytes, (i + 1) * iccChunkBytes);
+        out.push(segmentBytes(APP2, [ICC_ID, Uint8Array.of(i + 1, count), data]));
+      }
+    }
+    for (const part of parsed.parts) {
+      if (part.role !== 'image' || part === parsed.parts[0] || part === jfif) continue;
+      if (part.name === 'APP14 Adobe') {
+        out.push(segmentBytes(APP14, [bytes.subarray(part.start + 4, part.start + 4 + adobePayloadBytes)]));
+      } else {
+        out.push(bytes.subarray(part.start, part.end));
+      }
+    }
+    return concat(out);
+  },
+};
+
+/** Finds where the entropy-coded data after an SOS header ends: at the next real marker. */
+function scanEnd(bytes: Uint8Array, from: number): number {
+  let pos = from;
+  for (;;) {
+    const ff = bytes.indexOf(0xff, pos);
+    if (ff === -1 || ff + 1 >= bytes.length) throw truncated('JPEG scan data runs to the end of the file without EOI');
+    const next = bytes[ff + 1] ?? 0;
+    if (next === 0x00 || next === 0xff || (next >= 0xd0 && next <= 0xd7)) {
+      pos = next === 0xff ? ff + 1 : ff + 2;
+      continue;
+    }
+    return ff;
+  }
+}
+
+/**
+ * APP0 holds JFIF (kept, with any thumbnail removed), JFXX (an extension segment whose only
+ * use is a thumbnail: dropped) or something else (dropped).
+ */
+function classifyApp0(view: ByteView, segment: Segment, parts: Part[], findings: Finding[]): void {
+  const size = segment.end - segment.start;
+  if (startsWith(view, segment, JFIF_ID) && segment.end - segment.payload >= 14) {
+    const thumbW = view.u8(segment.payload + 12, 'JFIF thumbnail width');
+    const thumbH = view.u8(segment.payload + 13, 'JFIF thumbnail height');
+    const first = !parts.some((part) => part.name === 'APP0 JFIF');
+    if (first && segment.end - segment.payload !== 14 + thumbW * thumbH * 3) {
+      findings.push({ code: 'EXTRA_DATA', category: 'structure', source: 'jfif', name: 'APP0 JFIF', value: size, risk: 'low' });
+    }
+    if (thumbW * thumbH > 0) {
+      findings.push({ code: 'EMBEDDED_THUMBNAIL', category: 'thumbnail', source: 'jfif', name: 'JFIF thumbnail', value: `${thumbW}x${thumbH}`, risk: 'high' });
+    }
+    parts.push({ name: first ? 'APP0 JFIF' : 'APP0 JFIF (repeated)', start: segment.start, end: segment.end, role: first ? 'image' : 'drop', category: 'metadata' });
+    return;
+  }
+  if (startsWith(view, segment, JFXX_ID)) {
+    findings.push({ code: 'EMBEDDED_THUMBNAIL', category: 'thumbnail', source: 'jfif', name: 'JFXX thumbnail', value: size, risk: 'high' });
+    parts.push({ name: 'APP0 JFXX', start: segment.start, end: segment.end, role: 'drop', category: 'thumbnail' });
+    return;
+  }
+  parts.push({ name: 'APP0', start: segment.start, end: segment.end, role: 'drop', category: 'unknown' });
+}
+
+/** A JFIF APP0 segment with version, units and densities, and no thumbnail. */
+function jfifWithoutThumbnail(segment: Uint8Array): Uint8Array {
+  const out = Buffer.from(segment.subarray(0, 18));
+  out.writeUInt16BE(16, 2);
+  out[16] = 0;
+  out[17] = 0;
+  return out;
+}
+
+function segmentBytes(marker: number, pieces: readonly Uint8Array[]): Uint8Array {
+  const length = pieces.reduce((sum, piece) => sum + piece.length, 2);
+  const head = Buffer.alloc(4);
+  head[0] = 0xff;
+  head[1] = marker;
+  head.writeUInt16BE(length, 2);
+  return concat([head, ...pieces]);
+}
+
+/**
+ * Joins APP2 ICC chunks in sequence order. Chunks must number 1..count exactly once with one
+ * agreed count; anything else is a broken profile, reported and dropped.
+ */
+function assembleIcc(chunks: readonly { seq: number; count: number; data: Uint8Array }[]): ParsedImage['icc'] {
+  if (chunks.length === 0) return null;
+  const count = chunks[0]?.count ?? 0;
+  const sorted = [...chunks].sort((a, b) => a.seq - b.seq);
+  const ordered = sorted.every((chunk, i) => chunk.seq === i + 1 && chunk.count === count);
+  if (!ordered || sorted.length !== count) {
+    return { problem: `ICC profile chunks are numbered ${sorted.map((c) => `${c.seq}/${c.count}`).join(', ')}` };
+  }
+  return concat(sorted.map((chunk) => chunk.data));
+}

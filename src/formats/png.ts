@@ -1,0 +1,252 @@
+/**
+ * PNG (ISO/IEC 15948, PNG Third Edition for cICP, mDCV and cLLI; APNG for acTL, fcTL, fdAT).
+ *
+ * Layout: an 8-byte signature, then chunks: a 32-bit big-endian data length (at most 2^31-1),
+ * a four-letter type, the data, and a CRC-32 over type and data. IHDR comes first, IEND last;
+ * bytes after IEND are not part of the image (a buggy editor once left the tail of a longer,
+ * older picture there). A chunk whose type starts with an upper-case letter is critical: a
+ * decoder that does not know it must refuse the file, and so do we.
+ *
+ * Kept: IHDR, PLTE, IDAT, IEND and the chunks that change how pixels render (tRNS, gAMA, cHRM,
+ * sRGB, sBIT, cICP, mDCV, cLLI, acTL, fcTL, fdAT). iCCP is kept scrubbed when the policy keeps
+ * colour, eXIf only as a minimal Orientation block. Everything else goes: text, tIME, pHYs,
+ * bKGD, private chunks.
+ */
+import { crc32, deflateSync } from 'node:zlib';
+import { ByteView, ascii, concat, latin1 } from '../bounds.js';
+import { malformed, pixwardenError, truncated } from '../errors.js';
+import type { Finding } from '../types.js';
+import { inflateCapped } from './inflate.js';
+import { trailerFinding } from './trailer.js';
+import type { Carry, FormatHandler, MetadataBlock, ParsedImage, Part } from './types.js';
+
+export const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
+
+const RENDERING_CHUNKS = new Set([
+  'IHDR', 'PLTE', 'IDAT', 'IEND', 'tRNS', 'gAMA', 'cHRM', 'sRGB', 'sBIT', 'cICP', 'mDCV',
+  'cLLI', 'acTL', 'fcTL', 'fdAT',
+]);
+const TEXT_CHUNKS = new Set(['tEXt', 'zTXt', 'iTXt']);
+const maxChunkDataBytes = 0x7fffffff;
+/** The keyword written into a kept iCCP chunk: the original may name a device or a person. */
+const ICCP_KEYWORD = 'ICC Profile';
+
+interface Chunk {
+  type: string;
+  start: number;
+  data: number;
+  length: number;
+  end: number;
+}
+
+function readChunk(view: ByteView, pos: number): Chunk {
+  const length = view.u32be(pos, 'chunk length');
+  if (length > maxChunkDataBytes) throw malformed(`PNG chunk at offset ${pos} declares ${length} bytes, more than PNG allows`);
+  const type = view.latin1(pos + 4, 4, 'chunk type');
+  if (!/^[A-Za-z]{4}$/.test(type)) throw malformed(`PNG chunk at offset ${pos} has an invalid type`);
+  view.need(pos + 8, length + 4, `chunk ${type}`);
+  return { type, start: pos, data: pos + 8, length, end: pos + 12 + length };
+}
+
+function crcMatches(bytes: Uint8Array, chunk: Chunk): boolean {
+  const stored = new ByteView(bytes, 'PNG').u32be(chunk.end - 4, 'chunk CRC');
+  return crc32(bytes.subarray(chunk.start + 4, chunk.end - 4)) === stored;
+}
+
+export const png: FormatHandler = {
+  format: 'png',
+
+  parse(bytes: Uint8Array): ParsedImage {
+    const view = new ByteView(bytes, 'PNG');
+    if (!view.startsWith(PNG_SIGNATURE)) throw malformed('PNG signature is missing');
+    const parts: Part[] = [];
+    const blocks: MetadataBlock[] = [];
+    const findings: Finding[] = [];
+    let exif: Uint8Array | null = null;
+    let icc: ParsedImage['icc'] = null;
+    let width = 0;
+    let height = 0;
+    let frames = 1;
+    let end = -1;
+    let pos = PNG_SIGNATURE.length;
+    const seen = new Set<string>();
+
+    while (end < 0) {
+      if (pos >= bytes.length) throw truncated('PNG ends before IEND', { value: bytes.length });
+      const chunk = readChunk(view, pos);
+      pos = chunk.end;
+      const { type } = chunk;
+      if (seen.size === 0 && type !== 'IHDR') throw malformed(`PNG starts with ${type}, not IHDR`);
+      const critical = type.charCodeAt(0) < 0x61;
+      const rendering = RENDERING_CHUNKS.has(type);
+      const goodCrc = crcMatches(bytes, chunk);
+      const data = bytes.subarray(chunk.data, chunk.data + chunk.length);
+
+      if ((rendering || type === 'iCCP' || type === 'eXIf') && !goodCrc) {
+        throw pixwardenError('ERR_CRC_MISMATCH', `PNG chunk ${type} at offset ${chunk.start} fails its CRC check`);
+      }
+      if (!goodCrc) {
+        findings.push({ code: 'CRC_MISMATCH', category: 'structure', source: 'container', name: type, value: chunk.start, risk: 'low' });
+      }
+      if (critical && !rendering) throw malformed(`PNG has unknown critical chunk ${type}`);
+      if ((type === 'IHDR' || type === 'PLTE' || type === 'acTL') && seen.has(type)) {
+        throw malformed(`PNG has more than one ${type} chunk`);
+      }
+      seen.add(type);
+
+      if (type === 'IHDR') {
+        if (chunk.length !== 13) throw malformed(`PNG IHDR is ${chunk.length} bytes, not 13`);
+        width = view.u32be(chunk.data, 'width');
+        height = view.u32be(chunk.data + 4, 'height');
+        if (width === 0 || height === 0) throw malformed(`PNG is ${width} × ${height} pixels`);
+      } else if (type === 'acTL') {
+        frames = Math.max(1, view.u32be(chunk.data, 'acTL frame count'));
+      }
+
+      if (rendering) {
+        parts.push({ name: type, start: chunk.start, end: chunk.end, role: 'image', category: 'unknown' });
+        if (type === 'IEND') end = chunk.end;
+      } else if (type === 'iCCP') {
+        icc ??= readIccp(data, findings);
+        parts.push({ name: type, start: chunk.start, end: chunk.end, role: 'icc', category: 'colour' });
+      } else if (type === 'eXIf') {
+        exif ??= data;
+        blocks.push({ kind: 'exif', name: 'eXIf', data });
+        parts.push({ name: type, start: chunk.start, end: chunk.end, role: 'exif', category: 'metadata' });
+      } else if (TEXT_CHUNKS.has(type)) {
+        const block = readText(type, data, findings);
+        if (block !== null) blocks.push(block);
+        parts.push({ name: type, start: chunk.start, end: chunk.end, role: 'drop', category: 'text' });
+      } else if (type === 'tIME') {
+        blocks.push({ kind: 'text', name: 'tIME', keyword: 'tIME', data, text: readTime(data) });
+        parts.push({ name: type, start: chunk.start, end: chunk.end, role: 'drop', category: 'time' });
+      } else if (type === 'caBX') {
+        findings.push({ code: 'PROVENANCE_MANIFEST', category: 'provenance', source: 'container', name: 'caBX C2PA', value: chunk.length, risk: 'medium' });
+        parts.push({ name: type, start: chunk.start, end: chunk.end, role: 'drop', category: 'provenance' });
+      } else {
+        parts.push({ name: type, start: chunk.start, end: chunk.end, role: 'drop', category: 'unknown' });
+      }
+    }
+
+    if (!seen.has('IDAT')) throw malformed('PNG has no IDAT chunk');
+    const trailerLength = bytes.length - end;
+    if (trailerLength > 0) findings.push(trailerFinding(bytes.subarray(end)));
+    return {
+      format: 'png',
+      width,
+      height,
+      frames,
+      parts,
+      exif,
+      icc,
+      trailer: trailerLength > 0 ? { start: end, length: trailerLength } : null,
+      blocks,
+      findings,
+    };
+  },
+
+  build(bytes: Uint8Array, parsed: ParsedImage, carry: Carry): Uint8Array {
+    const out: Uint8Array[] = [PNG_SIGNATURE];
+    for (const part of parsed.parts) {
+      if (part.role !== 'image') continue;
+      out.push(bytes.subarray(part.start, part.end));
+      if (part.name === 'IHDR') {
+        // iCCP and eXIf must come before PLTE and IDAT: right after IHDR is always valid.
+        if (carry.icc !== null) out.push(iccpChunk(carry.icc));
+        if (carry.exif !== null) out.push(chunkBytes('eXIf', carry.exif));
+      }
+    }
+    return concat(out);
+  },
+};
+
+/** Builds a chunk with its length and CRC. */
+export function chunkBytes(type: string, data: Uint8Array): Uint8Array {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(data, crc32(head.subarray(4))));
+  return concat([head, data, crc]);
+}
+
+function iccpChunk(profile: Uint8Array): Uint8Array {
+  return chunkBytes('iCCP', concat([ascii(ICCP_KEYWORD), Uint8Array.of(0, 0), deflateSync(profile)]));
+}
+
+/** Reads an iCCP chunk: keyword, NUL, method 0, zlib data inflated under the cap. */
+function readIccp(data: Uint8Array, findings: Finding[]): ParsedImage['icc'] {
+  const nul = data.indexOf(0);
+  if (nul < 1 || nul > 79 || nul + 2 > data.length) return { problem: 'iCCP chunk has no valid keyword' };
+  const keyword = latin1(data.subarray(0, nul));
+  if (keyword !== ICCP_KEYWORD) {
+    // The profile name is free text chosen by whoever made the file.
+    findings.push({ code: 'ICC_PROFILE_NAME', category: 'colour', source: 'icc', name: 'iCCP profile name', value: keyword, risk: 'low' });
+  }
+  if (data[nul + 1] !== 0) return { problem: 'iCCP chunk uses an unknown compression method' };
+  const inflated = inflateCapped(data.subarray(nul + 2));
+  if (!inflated.ok) {
+    return { problem: inflated.reason === 'over-limit' ? 'iCCP profile inflates past the limit' : 'iCCP profile data is corrupt' };
+  }
+  return inflated.data;
+}
+
+/**
+ * Decodes a text chunk for inspect. tEXt is Latin-1; zTXt and iTXt may be compressed and are
+ * inflated only up to the cap: a larger one is reported, never inflated in full.
+ */
+function readText(type: string, data: Uint8Array, findings: Finding[]): MetadataBlock | null {
+  const nul = data.indexOf(0);
+  if (nul < 1) {
+    findings.push({ code: 'MALFORMED_TEXT', category: 'structure', source: 'png-text', name: type, value: data.length, risk: 'low' });
+    return null;
+  }
+  const keyword = latin1(data.subarray(0, nul));
+  let body: Uint8Array;
+  let encoding: BufferEncoding = 'latin1';
+  if (type === 'tEXt') {
+    body = data.subarray(nul + 1);
+  } else if (type === 'zTXt') {
+    const inflated = inflateCapped(data.subarray(nul + 2));
+    if (!inflated.ok) return textProblem(type, keyword, inflated.reason, findings);
+    body = inflated.data;
+  } else {
+    const compressed = data[nul + 1] === 1;
+    const langEnd = data.indexOf(0, nul + 3);
+    const translatedEnd = langEnd === -1 ? -1 : data.indexOf(0, langEnd + 1);
+    if (translatedEnd === -1) {
+      findings.push({ code: 'MALFORMED_TEXT', category: 'structure', source: 'png-text', name: `${type} ${keyword}`, value: data.length, risk: 'low' });
+      return null;
+    }
+    encoding = 'utf8';
+    body = data.subarray(translatedEnd + 1);
+    if (compressed) {
+      const inflated = inflateCapped(body);
+      if (!inflated.ok) return textProblem(type, keyword, inflated.reason, findings);
+      body = inflated.data;
+    }
+  }
+  const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString(encoding);
+  return { kind: 'text', name: type, keyword, data: body, text };
+}
+
+function textProblem(type: string, keyword: string, reason: 'over-limit' | 'corrupt', findings: Finding[]): null {
+  findings.push({
+    code: reason === 'over-limit' ? 'TEXT_OVER_LIMIT' : 'MALFORMED_TEXT',
+    category: 'structure',
+    source: 'png-text',
+    name: `${type} ${keyword}`,
+    value: reason === 'over-limit' ? 'compressed text over the limit' : 'compressed text is corrupt',
+    risk: reason === 'over-limit' ? 'medium' : 'low',
+  });
+  return null;
+}
+
+/** tIME: year (2 bytes), month, day, hour, minute, second, as UTC. */
+function readTime(data: Uint8Array): string {
+  if (data.length !== 7) return 'invalid';
+  const view = new ByteView(data, 'PNG tIME');
+  const year = view.u16be(0, 'year');
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return `${year}-${pad(data[2] ?? 0)}-${pad(data[3] ?? 0)}T${pad(data[4] ?? 0)}:${pad(data[5] ?? 0)}:${pad(data[6] ?? 0)}Z`;
+}

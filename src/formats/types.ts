@@ -1,0 +1,74 @@
+/** The interface every container module implements, and the pieces they share. */
+import type { Finding, ImageFormat, PartCategory } from '../types.js';
+
+/**
+ * What a part of the input is for:
+ * - `image`: needed to decode or display the picture; copied unchanged;
+ * - `exif`: an EXIF block; only the tags the policy keeps survive, rewritten;
+ * - `icc`: (a piece of) the colour profile; kept scrubbed or dropped by policy;
+ * - `drop`: everything else; never copied.
+ */
+export type PartRole = 'image' | 'exif' | 'icc' | 'drop';
+
+/** One segment, chunk or block of the input, by its byte range. */
+export interface Part {
+  readonly name: string;
+  readonly start: number;
+  readonly end: number;
+  readonly role: PartRole;
+  /** For dropped parts: what kind of data went. */
+  readonly category: PartCategory;
+}
+
+/** Metadata kinds that inspect decodes. */
+export type BlockKind = 'exif' | 'xmp' | 'iptc' | 'text' | 'comment' | 'thumbnail';
+
+/** A metadata payload located by the container code, already bounded in size. */
+export interface MetadataBlock {
+  readonly kind: BlockKind;
+  /** Where it was found: `APP1 Exif`, `iTXt`, `XMP application extension`. */
+  readonly name: string;
+  /** For PNG text, the keyword; for other blocks, absent. */
+  readonly keyword?: string;
+  readonly data: Uint8Array;
+  /** For text blocks, the decoded text (PNG text is inflated here, under a cap). */
+  readonly text?: string;
+}
+
+/** The result of parsing a container fully. */
+export interface ParsedImage {
+  readonly format: ImageFormat;
+  readonly width: number;
+  readonly height: number;
+  readonly frames: number;
+  readonly parts: readonly Part[];
+  /** The TIFF payload of the first EXIF block, if any. */
+  readonly exif: Uint8Array | null;
+  /** The whole ICC profile (assembled and inflated), if any, or why it could not be read. */
+  readonly icc: Uint8Array | { readonly problem: string } | null;
+  /** Bytes after the end of the image (after EOI, IEND, the GIF trailer, the RIFF size). */
+  readonly trailer: { readonly start: number; readonly length: number } | null;
+  /** Metadata payloads for inspect to decode. */
+  readonly blocks: readonly MetadataBlock[];
+  /** What the container itself shows: thumbnails, manifests, oddities of structure. */
+  readonly findings: readonly Finding[];
+}
+
+/** What the generic strip step hands back to a container to write into the clean file. */
+export interface Carry {
+  /** A minimal TIFF structure (Orientation and credits) or null. */
+  readonly exif: Uint8Array | null;
+  /** A scrubbed ICC profile or null. */
+  readonly icc: Uint8Array | null;
+}
+
+export interface FormatHandler {
+  readonly format: ImageFormat;
+  /**
+   * Parses the whole container, every length bounded by the file.
+   * @throws ERR_MALFORMED, ERR_TRUNCATED or ERR_CRC_MISMATCH when it cannot be fully parsed.
+   */
+  parse(bytes: Uint8Array): ParsedImage;
+  /** Writes a clean file: the image parts unchanged, plus what `carry` holds. */
+  build(bytes: Uint8Array, parsed: ParsedImage, carry: Carry): Uint8Array;
+}

@@ -1,0 +1,60 @@
+/** inspect: what a file reveals, grouped and ranked by risk. */
+import { detectFormat } from './detect.js';
+import { handlerFor } from './formats/index.js';
+import type { ParsedImage } from './formats/types.js';
+import { decodeBlocks } from './metadata/decode.js';
+import { isStandardProfileName, parseIcc } from './metadata/icc.js';
+import type { Finding, Report, Risk } from './types.js';
+
+const RISK_ORDER: Record<Risk, number> = { low: 1, medium: 2, high: 3 };
+
+/**
+ * Reports what a JPEG, PNG, WebP or GIF holds besides its picture: every finding with its
+ * category, source, decoded value and risk.
+ *
+ * @throws ERR_FORMAT_NOT_ALLOWED or ERR_UNSUPPORTED_FORMAT for other kinds of file;
+ *   ERR_MALFORMED, ERR_TRUNCATED or ERR_CRC_MISMATCH when the container cannot be parsed.
+ */
+export async function inspect(bytes: Uint8Array): Promise<Report> {
+  const format = await detectFormat(bytes);
+  const parsed = handlerFor(format).parse(bytes);
+  const findings = [...parsed.findings, ...(await decodeBlocks(parsed.blocks)), ...profileFindings(parsed)];
+  return {
+    format,
+    width: parsed.width,
+    height: parsed.height,
+    frames: parsed.frames,
+    bytes: bytes.length,
+    risk: highestRisk(findings),
+    findings,
+  };
+}
+
+/** The highest risk among findings, or `none`. */
+export function highestRisk(findings: readonly Finding[]): Risk | 'none' {
+  let best: Risk | 'none' = 'none';
+  for (const { risk } of findings) {
+    if (best === 'none' || RISK_ORDER[risk] > RISK_ORDER[best]) best = risk;
+  }
+  return best;
+}
+
+function profileFindings(parsed: ParsedImage): Finding[] {
+  if (parsed.icc === null) return [];
+  if (!(parsed.icc instanceof Uint8Array)) {
+    return [{ code: 'MALFORMED_PROFILE', category: 'structure', source: 'icc', name: 'ICC profile', value: parsed.icc.problem, risk: 'low' }];
+  }
+  const profile = parseIcc(parsed.icc);
+  if (typeof profile === 'string') {
+    return [{ code: 'MALFORMED_PROFILE', category: 'structure', source: 'icc', name: 'ICC profile', value: profile, risk: 'low' }];
+  }
+  const standard = isStandardProfileName(profile.description);
+  return [{
+    code: 'COLOUR_PROFILE',
+    category: 'colour',
+    source: 'icc',
+    name: standard ? 'ICC profile (standard)' : 'ICC profile',
+    value: profile.description ?? 'unnamed',
+    risk: 'low',
+  }];
+}
