@@ -7,7 +7,7 @@ import { detectFormat } from './detect.js';
 import { handlerFor } from './formats/index.js';
 import { trailerName } from './formats/trailer.js';
 import type { ParsedImage } from './formats/types.js';
-import { readCarriedTags, writeMinimalExif } from './metadata/exif.js';
+import { orientationFromXmp, readCarriedTags, tiffFromRawProfile, writeMinimalExif } from './metadata/exif.js';
 import type { CarriedTags } from './metadata/exif.js';
 import { isSrgbName, parseIcc, scrubIcc } from './metadata/icc.js';
 import { DEFAULT_POLICY, keeps } from './policy.js';
@@ -59,8 +59,9 @@ export function stripAs(format: ImageFormat, bytes: Uint8Array, policy: StripPol
 }
 
 function carriedTags(parsed: ParsedImage, policy: StripPolicy, warnings: string[]): CarriedTags {
-  if (parsed.exif === null) return {};
-  const found = readCarriedTags(parsed.exif);
+  const found = parsed.exif === null ? {} : readCarriedTags(parsed.exif);
+  const elsewhere = found.orientation === undefined ? orientationElsewhere(parsed) : undefined;
+  if (elsewhere !== undefined) found.orientation = elsewhere;
   const tags: CarriedTags = {};
   if (keeps(policy, 'orientation') && found.orientation !== undefined) tags.orientation = found.orientation;
   if (keeps(policy, 'copyright')) {
@@ -71,6 +72,27 @@ function carriedTags(parsed: ParsedImage, policy: StripPolicy, warnings: string[
     }
   }
   return tags;
+}
+
+/**
+ * Viewers also honour an orientation stored outside EXIF: in XMP (tiff:Orientation), or in the
+ * hex-encoded EXIF that ImageMagick writes into PNG text. Without it the clean copy would turn.
+ */
+function orientationElsewhere(parsed: ParsedImage): number | undefined {
+  for (const block of parsed.blocks) {
+    if (block.kind === 'text' && /^Raw profile type (exif|APP1)$/i.test(block.keyword ?? '')) {
+      const tiff = tiffFromRawProfile(block.text ?? '');
+      const orientation = tiff === null ? undefined : readCarriedTags(tiff).orientation;
+      if (orientation !== undefined) return orientation;
+    }
+  }
+  for (const block of parsed.blocks) {
+    const isXmp = block.kind === 'xmp' || (block.kind === 'text' && block.keyword === 'XML:com.adobe.xmp');
+    if (!isXmp) continue;
+    const orientation = orientationFromXmp(block.text ?? Buffer.from(block.data).toString('utf8'));
+    if (orientation !== undefined) return orientation;
+  }
+  return undefined;
 }
 
 function carriedProfile(parsed: ParsedImage, policy: StripPolicy, warnings: string[]): Uint8Array | null {

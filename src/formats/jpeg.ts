@@ -99,8 +99,14 @@ export const jpeg: FormatHandler = {
 
     while (end < 0) {
       if (pos >= bytes.length) throw truncated('JPEG ends before EOI', { value: bytes.length });
-      if (bytes[pos] !== 0xff) {
-        throw malformed(`JPEG has byte 0x${(bytes[pos] ?? 0).toString(16)} where a marker should be at offset ${pos}`);
+      const code = bytes[pos + 1] ?? 0;
+      if (bytes[pos] !== 0xff || (code !== 0xff && !isMarker(code, true))) {
+        // Decoders skip stray bytes between segments up to the next marker; so do we, and the
+        // skipped bytes are never copied.
+        const next = nextMarker(bytes, pos);
+        if (next === -1) throw truncated(`JPEG has stray bytes at offset ${pos} and no marker after them`);
+        findings.push({ code: 'STRAY_BYTES', category: 'structure', source: 'container', name: 'bytes between segments', value: next - pos, risk: 'low' });
+        pos = next;
       }
       // Any number of FF fill bytes may precede a marker.
       let markerAt = pos;
@@ -227,19 +233,33 @@ export const jpeg: FormatHandler = {
   },
 };
 
-/** Finds where the entropy-coded data after an SOS header ends: at the next real marker. */
-function scanEnd(bytes: Uint8Array, from: number): number {
+/**
+ * Whether `code` after an FF byte is a marker that ends a scan or starts a segment. Stuffed
+ * zeros, fill bytes, restart markers and codes that no standard assigns are not: inside a scan
+ * they are part of the entropy-coded data (and copied with it, as decoders read them).
+ * `standalone` also accepts the restart and TEM markers that need no length.
+ */
+function isMarker(code: number, standalone = false): boolean {
+  if (standalone && (code === 0x01 || (code >= 0xd0 && code <= 0xd7))) return true;
+  return (code >= 0xc0 && code <= 0xcf) || (code >= 0xd8 && code <= 0xdf) || (code >= 0xe0 && code <= 0xfe);
+}
+
+/** The offset of the next FF that starts a marker, at or after `from`; -1 when there is none. */
+function nextMarker(bytes: Uint8Array, from: number): number {
   let pos = from;
   for (;;) {
     const ff = bytes.indexOf(0xff, pos);
-    if (ff === -1 || ff + 1 >= bytes.length) throw truncated('JPEG scan data runs to the end of the file without EOI');
-    const next = bytes[ff + 1] ?? 0;
-    if (next === 0x00 || next === 0xff || (next >= 0xd0 && next <= 0xd7)) {
-      pos = next === 0xff ? ff + 1 : ff + 2;
-      continue;
-    }
-    return ff;
+    if (ff === -1 || ff + 1 >= bytes.length) return -1;
+    if (isMarker(bytes[ff + 1] ?? 0)) return ff;
+    pos = ff + 1;
   }
+}
+
+/** Finds where the entropy-coded data after an SOS header ends: at the next real marker. */
+function scanEnd(bytes: Uint8Array, from: number): number {
+  const end = nextMarker(bytes, from);
+  if (end === -1) throw truncated('JPEG scan data runs to the end of the file without EOI');
+  return end;
 }
 
 /**

@@ -72,6 +72,13 @@ export const png: FormatHandler = {
     const seen = new Set<string>();
 
     while (end < 0) {
+      if (pos === bytes.length && seen.has('IDAT')) {
+        // Some writers stop after the last chunk without IEND. The image data is complete (zlib
+        // checks that when decoding); the clean copy gets its IEND.
+        findings.push({ code: 'MISSING_IEND', category: 'structure', source: 'container', name: 'IEND', value: 'missing', risk: 'low' });
+        end = pos;
+        break;
+      }
       if (pos >= bytes.length) throw truncated('PNG ends before IEND', { value: bytes.length });
       const chunk = readChunk(view, pos);
       pos = chunk.end;
@@ -89,8 +96,12 @@ export const png: FormatHandler = {
         findings.push({ code: 'CRC_MISMATCH', category: 'structure', source: 'container', name: type, value: chunk.start, risk: 'low' });
       }
       if (critical && !rendering) throw malformed(`PNG has unknown critical chunk ${type}`);
-      if ((type === 'IHDR' || type === 'PLTE' || type === 'acTL') && seen.has(type)) {
+      if ((type === 'IHDR' || type === 'acTL') && seen.has(type)) {
         throw malformed(`PNG has more than one ${type} chunk`);
+      }
+      if (type === 'PLTE' && seen.has(type)) {
+        // Decoders disagree on which palette wins; both are copied, so each decodes as before.
+        findings.push({ code: 'DUPLICATE_CHUNK', category: 'structure', source: 'container', name: 'PLTE', value: chunk.start, risk: 'low' });
       }
       seen.add(type);
 
@@ -147,6 +158,7 @@ export const png: FormatHandler = {
 
   build(bytes: Uint8Array, parsed: ParsedImage, carry: Carry): Uint8Array {
     const out: Uint8Array[] = [PNG_SIGNATURE];
+    const last = parsed.parts.filter((part) => part.role === 'image').at(-1);
     for (const part of parsed.parts) {
       if (part.role !== 'image') continue;
       out.push(bytes.subarray(part.start, part.end));
@@ -156,6 +168,7 @@ export const png: FormatHandler = {
         if (carry.exif !== null) out.push(chunkBytes('eXIf', carry.exif));
       }
     }
+    if (last?.name !== 'IEND') out.push(chunkBytes('IEND', new Uint8Array(0)));
     return concat(out);
   },
 };

@@ -163,3 +163,25 @@ export function minimalExifProblem(
   }
   return null;
 }
+
+/** Longest hex-encoded raw profile decoded to look for an orientation (64 KiB of EXIF). */
+const maxRawProfileChars = 2 * 65_536;
+
+/**
+ * ImageMagick writes EXIF into PNG text chunks as "Raw profile type exif": a line with the
+ * name, a line with the byte count, then hex digits. Returns the TIFF payload, or null.
+ */
+export function tiffFromRawProfile(text: string): Uint8Array | null {
+  const match = /^\s*\S+\s+(\d+)\s+([0-9a-fA-F\s]+)$/.exec(text.slice(0, maxRawProfileChars + 64));
+  if (match === null) return null;
+  const bytes = Buffer.from((match[2] ?? '').replace(/\s+/g, '').slice(0, maxRawProfileChars), 'hex');
+  const start = bytes.subarray(0, 6).toString('latin1') === 'Exif\0\0' ? 6 : 0;
+  return bytes.subarray(start);
+}
+
+/** The tiff:Orientation of an XMP packet (attribute or element form), when it is 1..8. */
+export function orientationFromXmp(xml: string): number | undefined {
+  const match = /tiff:Orientation\s*(?:=\s*["']\s*(\d+)\s*["']|>\s*(\d+)\s*<)/.exec(xml);
+  const value = Number(match?.[1] ?? match?.[2]);
+  return Number.isInteger(value) && value >= 1 && value <= 8 ? value : undefined;
+}
