@@ -7,7 +7,7 @@ import { detectFormat } from './detect.js';
 import { handlerFor } from './formats/index.js';
 import { trailerName } from './formats/trailer.js';
 import type { ParsedImage } from './formats/types.js';
-import { orientationFromXmp, readCarriedTags, tiffFromRawProfile, writeMinimalExif } from './metadata/exif.js';
+import { creditsFromXmp, orientationFromXmp, readCarriedTags, tiffFromRawProfile, writeMinimalExif } from './metadata/exif.js';
 import type { CarriedTags } from './metadata/exif.js';
 import { isSrgbName, parseIcc, scrubIcc } from './metadata/icc.js';
 import { DEFAULT_POLICY, keeps } from './policy.js';
@@ -65,13 +65,31 @@ function carriedTags(parsed: ParsedImage, policy: StripPolicy, warnings: string[
   const tags: CarriedTags = {};
   if (keeps(policy, 'orientation') && found.orientation !== undefined) tags.orientation = found.orientation;
   if (keeps(policy, 'copyright')) {
-    if (found.copyright !== undefined) tags.copyright = found.copyright;
-    if (found.artist !== undefined) tags.artist = found.artist;
-    if (parsed.format === 'gif' && (found.copyright !== undefined || found.artist !== undefined)) {
-      warnings.push('GIF has nowhere to keep copyright credits: they were removed');
+    const fromXmp = found.copyright === undefined && found.artist === undefined ? xmpCredits(parsed) : {};
+    const copyright = found.copyright ?? fromXmp.copyright;
+    const artist = found.artist ?? fromXmp.artist;
+    if (parsed.format === 'gif') {
+      if (copyright !== undefined || artist !== undefined) warnings.push('GIF has nowhere to keep copyright credits: they were removed');
+    } else {
+      if (copyright !== undefined) tags.copyright = copyright;
+      if (artist !== undefined) tags.artist = artist;
     }
   }
   return tags;
+}
+
+function xmpPackets(parsed: ParsedImage): string[] {
+  return parsed.blocks
+    .filter((block) => block.kind === 'xmp' || (block.kind === 'text' && block.keyword === 'XML:com.adobe.xmp'))
+    .map((block) => block.text ?? Buffer.from(block.data).toString('utf8'));
+}
+
+function xmpCredits(parsed: ParsedImage): { copyright?: string; artist?: string } {
+  for (const xml of xmpPackets(parsed)) {
+    const credits = creditsFromXmp(xml);
+    if (credits.copyright !== undefined || credits.artist !== undefined) return credits;
+  }
+  return {};
 }
 
 /**
@@ -86,10 +104,8 @@ function orientationElsewhere(parsed: ParsedImage): number | undefined {
       if (orientation !== undefined) return orientation;
     }
   }
-  for (const block of parsed.blocks) {
-    const isXmp = block.kind === 'xmp' || (block.kind === 'text' && block.keyword === 'XML:com.adobe.xmp');
-    if (!isXmp) continue;
-    const orientation = orientationFromXmp(block.text ?? Buffer.from(block.data).toString('utf8'));
+  for (const xml of xmpPackets(parsed)) {
+    const orientation = orientationFromXmp(xml);
     if (orientation !== undefined) return orientation;
   }
   return undefined;

@@ -65,7 +65,11 @@ interface Segment {
   end: number;
 }
 
+const TABLE_NAMES: Record<number, string> = { 0xc4: 'DHT', 0xcc: 'DAC', 0xdb: 'DQT', 0xdc: 'DNL', 0xdd: 'DRI', 0xde: 'DHP', 0xdf: 'EXP' };
+
 function markerName(marker: number): string {
+  const table = TABLE_NAMES[marker];
+  if (table !== undefined) return table;
   if (marker >= APP0 && marker <= 0xef) return `APP${marker - APP0}`;
   if (marker === COM) return 'COM';
   return `marker FF${marker.toString(16).toUpperCase().padStart(2, '0')}`;

@@ -185,3 +185,28 @@ export function orientationFromXmp(xml: string): number | undefined {
   const value = Number(match?.[1] ?? match?.[2]);
   return Number.isInteger(value) && value >= 1 && value <= 8 ? value : undefined;
 }
+
+/** The copyright notice (dc:rights) and first creator (dc:creator) of an XMP packet. */
+export function creditsFromXmp(xml: string): { copyright?: string; artist?: string } {
+  const first = (property: string): string | undefined => {
+    const block = new RegExp(`<dc:${property}[^>]*>([\\s\\S]*?)</dc:${property}>`).exec(xml)?.[1];
+    const item = block === undefined ? undefined : (/<rdf:li[^>]*>([^<]*)<\/rdf:li>/.exec(block)?.[1] ?? block);
+    const text = item === undefined ? '' : decodeEntities(item).trim();
+    return text === '' || text.includes('<') ? undefined : text.slice(0, maxCarriedTextBytes);
+  };
+  const credits: { copyright?: string; artist?: string } = {};
+  const copyright = first('rights');
+  const artist = first('creator');
+  if (copyright !== undefined) credits.copyright = copyright;
+  if (artist !== undefined) credits.artist = artist;
+  return credits;
+}
+
+function decodeEntities(text: string): string {
+  const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+  return text.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, (entity: string, body: string) => {
+    if (body.startsWith('#x') || body.startsWith('#X')) return String.fromCodePoint(parseInt(body.slice(2), 16));
+    if (body.startsWith('#')) return String.fromCodePoint(Number(body.slice(1)));
+    return named[body.toLowerCase()] ?? entity;
+  });
+}
