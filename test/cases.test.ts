@@ -1,0 +1,119 @@
+/**
+ * The cases in ../shared/cases reproduce faults people reported against image tools. Each is
+ * cleaned through the CLI, judged by its own independent check script, and held to assertions
+ * of our own.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { inspect } from '../src/index.js';
+import { handlerFor } from '../src/formats/index.js';
+import type { Report } from '../src/index.js';
+import { CASES, exiftool, runCli } from './helpers.js';
+
+interface StripJson {
+  input: string;
+  output: string | null;
+  status: string;
+  removed: { category: string; name: string; bytes: number }[];
+  kept: { category: string; name: string; bytes: number }[];
+  verified: boolean;
+  error?: { code: string; message: string };
+}
+
+const input = (name: string): string => path.join(CASES, 'inputs', name);
+
+function checkScript(id: string, output: string): { status: number | null; line: string } {
+  const script = readdirSync(path.join(CASES, 'check')).find((f) => f.startsWith(`${id}-`));
+  if (script === undefined) throw new Error(`no check script for case ${id}`);
+  const result = spawnSync('bash', [path.join(CASES, 'check', script), output]);
+  return { status: result.status, line: result.stdout.toString().trim() };
+}
+
+function stripCase(name: string): { record: StripJson; out: Buffer; outPath: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pixwarden-case-'));
+  const run = runCli(['strip', input(name), '-o', dir, '--json']);
+  const [record] = JSON.parse(run.stdout) as StripJson[];
+  if (record === undefined) throw new Error(run.stderr);
+  const outPath = path.join(dir, name);
+  return { record, out: record.output === null ? Buffer.alloc(0) : readFileSync(outPath), outPath };
+}
+
+const names = (record: StripJson): string[] => record.removed.map((part) => part.name);
+const categories = (report: Report): string[] => report.findings.map((f) => f.category);
+
+const CLEANED: readonly [string, string, (r: StripJson, out: Buffer, outPath: string) => Promise<void>][] = [
+  ['01', '01-exif-thumb-uncropped.jpg', async (r, out, outPath) => {
+    expect(categories(await inspect(readFileSync(input('01-exif-thumb-uncropped.jpg'))))).toContain('thumbnail');
+    expect(out.toString('latin1').split('\xff\xd8\xff').length - 1).toBe(1);
+    expect(Object.keys(exiftool([outPath])[0] ?? {}).filter((k) => k.startsWith('IFD1:'))).toEqual([]);
+    expect(names(r)).toContain('APP1 Exif');
+  }],
+  ['02', '02-orientation-rotate90.jpg', async (r) => {
+    expect(r.kept).toContainEqual(expect.objectContaining({ category: 'orientation', name: 'Orientation 6' }));
+    return Promise.resolve();
+  }],
+  ['03', '03-icc-wide-gamut.jpg', async (r, out) => {
+    expect(r.kept).toContainEqual(expect.objectContaining({ category: 'colour', name: 'ICC profile (scrubbed)' }));
+    const report = await inspect(out);
+    expect(report.findings.map((f) => f.code)).toEqual(['COLOUR_PROFILE']);
+  }],
+  ['04', '04-webp-exif-xmp.webp', async (r, out) => {
+    expect(names(r)).toEqual(expect.arrayContaining(['EXIF', 'XMP']));
+    expect(out.readUInt32LE(4)).toBe(out.length - 8);
+    expect((out[20] ?? 0) & 0x0c).toBe(0);
+    return Promise.resolve();
+  }],
+  ['05', '05-png-exif-chunk.png', async (r) => {
+    const report = await inspect(readFileSync(input('05-png-exif-chunk.png')));
+    expect(report.findings).toContainEqual(expect.objectContaining({ code: 'GPS_POSITION', category: 'location' }));
+    expect(names(r)).toEqual(expect.arrayContaining(['eXIf', 'iTXt']));
+  }],
+  ['06', '06-png-time-text.png', async (r, out) => {
+    expect(names(r)).toEqual(expect.arrayContaining(['tIME', 'tEXt']));
+    const kept = handlerFor('png').parse(out).parts.map((p) => p.name);
+    expect(kept.every((type) => ['IHDR', 'PLTE', 'IDAT', 'IEND', 'gAMA', 'cHRM', 'sRGB', 'tRNS', 'sBIT'].includes(type))).toBe(true);
+    return Promise.resolve();
+  }],
+  ['08', '08-gif-comment-xmp.gif', async (r) => {
+    expect(names(r)).toEqual(expect.arrayContaining(['comment extension', 'plain-text extension', 'XMP application extension']));
+    return Promise.resolve();
+  }],
+  ['09', '09-jpeg-zip-polyglot.jpg', async (r, out) => {
+    const report = await inspect(readFileSync(input('09-jpeg-zip-polyglot.jpg')));
+    expect(report.findings).toContainEqual(expect.objectContaining({ category: 'hidden-data', name: 'trailing ZIP', risk: 'high' }));
+    expect(r.removed.at(-1)).toMatchObject({ category: 'hidden-data', name: 'trailing ZIP' });
+    expect(out.subarray(-2)).toEqual(Buffer.of(0xff, 0xd9));
+  }],
+  ['10', '10-png-acropalypse.png', async (r) => {
+    const report = await inspect(readFileSync(input('10-png-acropalypse.png')));
+    expect(report.findings).toContainEqual(expect.objectContaining({ category: 'hidden-data', source: 'trailer' }));
+    expect(r.removed.at(-1)?.category).toBe('hidden-data');
+  }],
+];
+
+describe('cases from real bug reports', () => {
+  it.each(CLEANED)('case %s (%s) is cleaned and passes its check', async (id, name, extra) => {
+    const { record, out, outPath } = stripCase(name);
+    expect(record.status).toBe('clean');
+    expect(record.verified).toBe(true);
+    const check = checkScript(id, outPath);
+    expect(check.line).toMatch(/^PASS/);
+    expect(check.status).toBe(0);
+    await extra(record, out, outPath);
+  });
+
+  it.each([
+    ['14', '14-svg-script.svg', 'ERR_FORMAT_NOT_ALLOWED', /SVG/],
+    ['15', '15-imagetragick-mvg.jpg', 'ERR_FORMAT_NOT_ALLOWED', /MVG/],
+    ['17', '17-heic-gps-icc.heic', 'ERR_UNSUPPORTED_FORMAT', /HEIC/],
+  ])('case %s (%s) is refused by name and writes nothing', (id, name, code, message) => {
+    const { record, outPath } = stripCase(name);
+    expect(record).toMatchObject({ status: 'refused', output: null, verified: false });
+    expect(record.error?.code).toBe(code);
+    expect(record.error?.message).toMatch(message);
+    expect(checkScript(id, outPath).status).toBe(0);
+  });
+});

@@ -1,0 +1,158 @@
+/**
+ * Every JPEG, PNG, WebP and GIF in ../shared/corpus is cleaned or refused for a reason a person
+ * would accept. ExifTool judges what each clean copy still holds, Pillow judges its pixels and
+ * how it displays, and the personal values of each original must not survive in its copy.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PixwardenError, strip } from '../src/index.js';
+import { sniffImage } from '../src/detect.js';
+import { isStandardProfileName } from '../src/metadata/icc.js';
+import { CORPUS, exiftool, pillowJudge } from './helpers.js';
+import type { ExifToolRecord, PixelVerdict } from './helpers.js';
+
+interface Outcome {
+  input: string;
+  output: string | null;
+  format: string | null;
+  code: string | null;
+}
+
+const ACCEPTABLE_REFUSALS = new Set(['ERR_MALFORMED', 'ERR_TRUNCATED', 'ERR_CRC_MISMATCH', 'ERR_UNSUPPORTED_FORMAT', 'ERR_FORMAT_NOT_ALLOWED', 'ERR_EMPTY_INPUT']);
+
+/** ExifTool tags that describe only the structure of a clean file. */
+const STRUCTURE_TAGS: Record<string, ReadonlySet<string>> = {
+  JFIF: new Set(['JFIFVersion', 'ResolutionUnit', 'XResolution', 'YResolution']),
+  Adobe: new Set(['DCTEncodeVersion', 'APP14Flags0', 'APP14Flags1', 'ColorTransform']),
+  PNG: new Set(['ImageWidth', 'ImageHeight', 'BitDepth', 'ColorType', 'Compression', 'Filter', 'Interlace', 'Gamma', 'Palette', 'Transparency', 'SignificantBits', 'SRGBRendering', 'WhitePointX', 'WhitePointY', 'RedX', 'RedY', 'GreenX', 'GreenY', 'BlueX', 'BlueY', 'ProfileName', 'AnimationFrames', 'AnimationPlays', 'ColorPrimaries', 'TransferCharacteristics', 'MatrixCoefficients', 'VideoFullRangeFlag']),
+  RIFF: new Set(['ImageWidth', 'ImageHeight', 'VP8Version', 'HorizontalScale', 'VerticalScale', 'WebP_Flags', 'AlphaPreprocessing', 'AlphaFiltering', 'AlphaCompression', 'BackgroundColor', 'AnimationLoopCount', 'Duration', 'FrameCount']),
+  GIF: new Set(['GIFVersion', 'ImageWidth', 'ImageHeight', 'HasColorMap', 'ColorResolutionDepth', 'BitsPerPixel', 'BackgroundColor', 'AnimationIterations', 'FrameCount', 'Duration', 'TransparentColor', 'PixelAspectRatio', 'AnimationExtension']),
+  IFD0: new Set(['Orientation']),
+};
+const NEUTRAL_GROUPS = new Set(['SourceFile', 'System', 'ExifTool', 'File', 'Composite']);
+const ICC_GROUPS = new Set(['ICC-header', 'ICC_Profile', 'ICC-view', 'ICC-meas']);
+/** ICC text that must be blank unless the profile is a well-known standard one. */
+const ICC_TEXT = new Set(['ProfileDescription', 'ProfileCopyright', 'DeviceMfgDesc', 'DeviceModelDesc', 'ViewingCondDesc']);
+/** Personal values looked for in the bytes of each clean copy. */
+const PERSONAL_TAGS = /^(IFD0|ExifIFD|GPS|XMP-[a-z]+|IPTC|MakerNotes|Canon|Nikon|Sony|Olympus|Panasonic|Pentax|FujiFilm|Samsung|Apple):(Make|Model|.*SerialNumber|Artist|Copyright|OwnerName|CameraOwnerName|By-line|Creator|Rights|GPSLatitude|GPSLongitude|City|Country|ImageUniqueID|LensModel)$/;
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).sort().flatMap((name) => {
+    const full = path.join(dir, name);
+    if (name.startsWith('.') || name === 'LICENSES') return [];
+    return statSync(full).isDirectory() ? walk(full) : [full];
+  });
+}
+
+function problemsOf(record: ExifToolRecord): string[] {
+  const problems: string[] = [];
+  const description = String(record['ICC_Profile:ProfileDescription'] ?? '');
+  for (const [key, value] of Object.entries(record)) {
+    const [group = '', tag = ''] = key.includes(':') ? key.split(':', 2) : ['SourceFile', key];
+    if (NEUTRAL_GROUPS.has(group)) {
+      if (key === 'File:Comment' || (group === 'Composite' && tag.startsWith('GPS'))) problems.push(key);
+      continue;
+    }
+    if (ICC_GROUPS.has(group)) {
+      if (tag === 'ProfileDateTime' && value !== '0000:00:00 00:00:00') problems.push(`${key}=${String(value)}`);
+      if (['DeviceManufacturer', 'DeviceModel', 'ProfileCreator'].includes(tag) && value !== '' && value !== 0) problems.push(`${key}=${String(value)}`);
+      if (ICC_TEXT.has(tag) && value !== '' && !isStandardProfileName(description)) problems.push(`${key}=${String(value)}`);
+      continue;
+    }
+    if (!(STRUCTURE_TAGS[group]?.has(tag) ?? false)) problems.push(`${key}=${String(value).slice(0, 40)}`);
+  }
+  return problems;
+}
+
+describe('the real-photo corpus', () => {
+  const outcomes: Outcome[] = [];
+  let outputs = new Map<string, ExifToolRecord>();
+  let originals = new Map<string, ExifToolRecord>();
+  let verdicts = new Map<string, PixelVerdict>();
+  let outDir = '';
+
+  beforeAll(async () => {
+    outDir = mkdtempSync(path.join(tmpdir(), 'pixwarden-corpus-'));
+    for (const file of walk(CORPUS)) {
+      if (file.endsWith('.tsv') || file.endsWith('.md')) continue;
+      const bytes = readFileSync(file);
+      const format = sniffImage(bytes);
+      try {
+        const result = await strip(bytes);
+        const output = path.join(outDir, path.relative(CORPUS, file));
+        mkdirSync(path.dirname(output), { recursive: true });
+        writeFileSync(output, result.bytes);
+        outcomes.push({ input: file, output, format, code: null });
+      } catch (error: unknown) {
+        if (!(error instanceof PixwardenError)) throw error;
+        outcomes.push({ input: file, output: null, format, code: error.code });
+      }
+    }
+    outputs = new Map(exiftool([outDir]).map((r) => [r.SourceFile, r]));
+    const cleanedInputs = outcomes.filter((o) => o.output !== null).map((o) => o.input);
+    originals = new Map(exiftool(cleanedInputs, ['-n']).map((r) => [r.SourceFile, r]));
+    const judged = outcomes.filter((o) => o.format !== null);
+    verdicts = new Map(pillowJudge(judged.map((o) => ({ input: o.input, output: o.output }))).map((v) => [v.input, v]));
+  }, 600_000);
+
+  it('refuses only for reasons a person would accept, and never crashes', () => {
+    const bad = outcomes.filter((o) => o.code !== null && !ACCEPTABLE_REFUSALS.has(o.code));
+    expect(bad).toEqual([]);
+    expect(outcomes.filter((o) => o.output !== null).length).toBeGreaterThan(350);
+  });
+
+  it('refuses at most 1% of the images that Pillow reads without error', () => {
+    const readable = [...verdicts.values()].filter((v) => v.loads);
+    const refused = readable.filter((v) => outcomes.find((o) => o.input === v.input)?.output === null);
+    expect(readable.length).toBeGreaterThan(300);
+    expect(refused.length / readable.length).toBeLessThanOrEqual(0.01);
+  });
+
+  it('leaves ExifTool nothing but structure, the scrubbed profile and the orientation', () => {
+    const dirty = [...outputs.values()].map((r) => ({ file: r.SourceFile, problems: problemsOf(r) })).filter((r) => r.problems.length > 0);
+    expect(dirty).toEqual([]);
+    expect(outputs.size).toBe(outcomes.filter((o) => o.output !== null).length);
+  });
+
+  it('decodes every clean copy to exactly the pixels of its original', () => {
+    const differing = outcomes
+      .filter((o) => o.output !== null && verdicts.get(o.input)?.loads === true)
+      .filter((o) => verdicts.get(o.input)?.equal !== true)
+      .map((o) => o.input);
+    expect(differing).toEqual([]);
+  });
+
+  it('displays every clean copy the way its original displays, upright', () => {
+    const turned = outcomes
+      .filter((o) => o.output !== null && verdicts.get(o.input)?.loads === true)
+      .filter((o) => verdicts.get(o.input)?.upright !== true)
+      .map((o) => o.input);
+    expect(turned).toEqual([]);
+    const rotated = outcomes.filter((o) => {
+      const orientation = Number(originals.get(o.input)?.['IFD0:Orientation'] ?? 1);
+      return o.output !== null && orientation > 1 && orientation <= 8;
+    });
+    expect(rotated.length).toBeGreaterThan(20);
+    for (const o of rotated) {
+      expect(outputs.get(o.output ?? '')?.['IFD0:Orientation'], o.input).toBeDefined();
+    }
+  });
+
+  it('keeps no personal value of the original anywhere in the bytes of its copy', () => {
+    const leaks: string[] = [];
+    for (const o of outcomes) {
+      if (o.output === null) continue;
+      const original = originals.get(o.input);
+      const copy = readFileSync(o.output);
+      for (const [key, value] of Object.entries(original ?? {})) {
+        if (!PERSONAL_TAGS.test(key)) continue;
+        const text = String(value).trim();
+        if (text.length < 6 || /^[\d.\s-]+$/.test(text) && text.length < 9) continue;
+        if (copy.includes(Buffer.from(text, 'utf8'))) leaks.push(`${o.input}: ${key}=${text}`);
+      }
+    }
+    expect(leaks).toEqual([]);
+  });
+});
