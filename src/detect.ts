@@ -22,7 +22,18 @@ const NOT_YET: Record<string, string> = {
 export function sniffImage(bytes: Uint8Array): ImageFormat | null {
   const b = bytes;
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
-  if (b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47 && b[4] === 0x0d && b[5] === 0x0a && b[6] === 0x1a && b[7] === 0x0a) return 'png';
+  if (
+    b.length >= 8 &&
+    b[0] === 0x89 &&
+    b[1] === 0x50 &&
+    b[2] === 0x4e &&
+    b[3] === 0x47 &&
+    b[4] === 0x0d &&
+    b[5] === 0x0a &&
+    b[6] === 0x1a &&
+    b[7] === 0x0a
+  )
+    return 'png';
   if (b.length >= 12 && ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 4) === 'WEBP') return 'webp';
   if (b.length >= 6 && (ascii(b, 0, 6) === 'GIF87a' || ascii(b, 0, 6) === 'GIF89a')) return 'gif';
   return null;
@@ -37,10 +48,16 @@ function ascii(bytes: Uint8Array, offset: number, length: number): string {
  * PostScript, XML, scripts. These can run code or fetch URLs inside converters.
  */
 export function sniffText(bytes: Uint8Array): string | null {
-  let text = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 4096)).toString('utf8');
+  let text = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 4096)).toString(
+    'utf8',
+  );
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const head = text.trimStart().toLowerCase();
-  if (/^(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!doctype svg|<svg[\s>])/.test(head) || /<svg[\s>]/.test(head.slice(0, 1024))) return 'SVG';
+  if (
+    /^(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!doctype svg|<svg[\s>])/.test(head) ||
+    /<svg[\s>]/.test(head.slice(0, 1024))
+  )
+    return 'SVG';
   if (/^(<!doctype html|<html|<head|<body|<script|<iframe)/.test(head)) return 'HTML';
   if (/^push graphic-context|^viewbox\s+\d/m.test(head)) return 'MVG';
   if (/^(<\?xml[^>]*>\s*)?<image[\s>]/.test(head) && head.includes('<read')) return 'MSL';
@@ -66,19 +83,35 @@ async function refusalFor(bytes: Uint8Array): Promise<PixwardenError> {
   if (bytes.length === 0) return pixwardenError('ERR_EMPTY_INPUT', 'the input is empty (0 bytes)');
   const textKind = sniffText(bytes);
   if (textKind !== null) {
-    return pixwardenError('ERR_FORMAT_NOT_ALLOWED', `this is ${article(textKind)} file, not an allowed image (JPEG, PNG, WebP, GIF)`, { value: textKind });
+    return pixwardenError(
+      'ERR_FORMAT_NOT_ALLOWED',
+      `this is ${article(textKind)} file, not an allowed image (JPEG, PNG, WebP, GIF)`,
+      { value: textKind },
+    );
   }
   const { fileTypeFromBuffer } = await import('file-type');
   const type = await fileTypeFromBuffer(bytes);
   if (type !== undefined) {
     const notYet = NOT_YET[type.ext];
     if (notYet !== undefined) {
-      return pixwardenError('ERR_UNSUPPORTED_FORMAT', `this is ${article(notYet)} image; ${notYet} is not supported yet`, { value: notYet });
+      return pixwardenError(
+        'ERR_UNSUPPORTED_FORMAT',
+        `this is ${article(notYet)} image; ${notYet} is not supported yet`,
+        { value: notYet },
+      );
     }
     const name = describe(type.ext, type.mime);
-    return pixwardenError('ERR_FORMAT_NOT_ALLOWED', `this is ${article(name)}, not an allowed image (JPEG, PNG, WebP, GIF)`, { value: type.ext });
+    return pixwardenError(
+      'ERR_FORMAT_NOT_ALLOWED',
+      `this is ${article(name)}, not an allowed image (JPEG, PNG, WebP, GIF)`,
+      { value: type.ext },
+    );
   }
-  return pixwardenError('ERR_FORMAT_NOT_ALLOWED', 'this is not a recognised image (JPEG, PNG, WebP, GIF)', { value: 'unknown' });
+  return pixwardenError(
+    'ERR_FORMAT_NOT_ALLOWED',
+    'this is not a recognised image (JPEG, PNG, WebP, GIF)',
+    { value: 'unknown' },
+  );
 }
 
 const NAMES: Record<string, string> = {
@@ -102,5 +135,7 @@ function describe(ext: string, mime: string): string {
 }
 
 function article(noun: string): string {
-  return /^[aeiouAEIOUHMNRSX]/.test(noun) && !/^(U\.|Un[ai])/.test(noun) ? `an ${noun}` : `a ${noun}`;
+  return /^[aeiouAEIOUHMNRSX]/.test(noun) && !/^(U\.|Un[ai])/.test(noun)
+    ? `an ${noun}`
+    : `a ${noun}`;
 }

@@ -154,7 +154,10 @@ export class IoError extends PixwardenError {}
 /** pixwarden itself failed a check it makes on its own output. */
 export class InternalError extends PixwardenError {}
 
-const CLASS_BY_KIND: Record<ErrorKind, new (code: ErrorCode, message: string, details?: ErrorDetails) => PixwardenError> = {
+const CLASS_BY_KIND: Record<
+  ErrorKind,
+  new (code: ErrorCode, message: string, details?: ErrorDetails) => PixwardenError
+> = {
   'invalid-input': InvalidInputError,
   'unsupported-format': UnsupportedFormatError,
   'malformed-image': MalformedImageError,

@@ -18,7 +18,11 @@ const RISK_ORDER: Record<Risk, number> = { low: 1, medium: 2, high: 3 };
 export async function inspect(bytes: Uint8Array): Promise<Report> {
   const format = await detectFormat(bytes);
   const parsed = handlerFor(format).parse(bytes);
-  const findings = [...parsed.findings, ...(await decodeBlocks(parsed.blocks)), ...profileFindings(parsed)];
+  const findings = [
+    ...parsed.findings,
+    ...(await decodeBlocks(parsed.blocks)),
+    ...profileFindings(parsed),
+  ];
   return {
     format,
     width: parsed.width,
@@ -42,19 +46,39 @@ export function highestRisk(findings: readonly Finding[]): Risk | 'none' {
 function profileFindings(parsed: ParsedImage): Finding[] {
   if (parsed.icc === null) return [];
   if (!(parsed.icc instanceof Uint8Array)) {
-    return [{ code: 'MALFORMED_PROFILE', category: 'structure', source: 'icc', name: 'ICC profile', value: parsed.icc.problem, risk: 'low' }];
+    return [
+      {
+        code: 'MALFORMED_PROFILE',
+        category: 'structure',
+        source: 'icc',
+        name: 'ICC profile',
+        value: parsed.icc.problem,
+        risk: 'low',
+      },
+    ];
   }
   const profile = parseIcc(parsed.icc);
   if (typeof profile === 'string') {
-    return [{ code: 'MALFORMED_PROFILE', category: 'structure', source: 'icc', name: 'ICC profile', value: profile, risk: 'low' }];
+    return [
+      {
+        code: 'MALFORMED_PROFILE',
+        category: 'structure',
+        source: 'icc',
+        name: 'ICC profile',
+        value: profile,
+        risk: 'low',
+      },
+    ];
   }
   const standard = isStandardProfileName(profile.description);
-  return [{
-    code: 'COLOUR_PROFILE',
-    category: 'colour',
-    source: 'icc',
-    name: standard ? 'ICC profile (standard)' : 'ICC profile',
-    value: profile.description ?? 'unnamed',
-    risk: 'low',
-  }];
+  return [
+    {
+      code: 'COLOUR_PROFILE',
+      category: 'colour',
+      source: 'icc',
+      name: standard ? 'ICC profile (standard)' : 'ICC profile',
+      value: profile.description ?? 'unnamed',
+      risk: 'low',
+    },
+  ];
 }

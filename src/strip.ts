@@ -7,7 +7,13 @@ import { detectFormat } from './detect.js';
 import { handlerFor } from './formats/index.js';
 import { trailerName } from './formats/trailer.js';
 import type { ParsedImage } from './formats/types.js';
-import { creditsFromXmp, orientationFromXmp, readCarriedTags, tiffFromRawProfile, writeMinimalExif } from './metadata/exif.js';
+import {
+  creditsFromXmp,
+  orientationFromXmp,
+  readCarriedTags,
+  tiffFromRawProfile,
+  writeMinimalExif,
+} from './metadata/exif.js';
 import type { CarriedTags } from './metadata/exif.js';
 import { isSrgbName, parseIcc, scrubIcc } from './metadata/icc.js';
 import { DEFAULT_POLICY, keeps } from './policy.js';
@@ -38,7 +44,10 @@ export interface StripResult {
  *   ERR_MALFORMED, ERR_TRUNCATED or ERR_CRC_MISMATCH when the container cannot be fully parsed;
  *   ERR_OUTPUT_NOT_CLEAN if the output fails verification (a defect, never expected).
  */
-export async function strip(bytes: Uint8Array, policy: StripPolicy = DEFAULT_POLICY): Promise<StripResult> {
+export async function strip(
+  bytes: Uint8Array,
+  policy: StripPolicy = DEFAULT_POLICY,
+): Promise<StripResult> {
   const format = await detectFormat(bytes);
   return stripAs(format, bytes, policy);
 }
@@ -55,7 +64,14 @@ export function stripAs(format: ImageFormat, bytes: Uint8Array, policy: StripPol
   const output = handler.build(bytes, parsed, carry);
   const check = checkParsed(handler.parse(output), policy);
   if (!check.clean) throw notClean(format, check.problems);
-  return { bytes: output, format, removed: removedParts(bytes, parsed, check.kept), kept: check.kept, verified: true, warnings };
+  return {
+    bytes: output,
+    format,
+    removed: removedParts(bytes, parsed, check.kept),
+    kept: check.kept,
+    verified: true,
+    warnings,
+  };
 }
 
 function carriedTags(parsed: ParsedImage, policy: StripPolicy, warnings: string[]): CarriedTags {
@@ -63,13 +79,16 @@ function carriedTags(parsed: ParsedImage, policy: StripPolicy, warnings: string[
   const elsewhere = found.orientation === undefined ? orientationElsewhere(parsed) : undefined;
   if (elsewhere !== undefined) found.orientation = elsewhere;
   const tags: CarriedTags = {};
-  if (keeps(policy, 'orientation') && found.orientation !== undefined) tags.orientation = found.orientation;
+  if (keeps(policy, 'orientation') && found.orientation !== undefined)
+    tags.orientation = found.orientation;
   if (keeps(policy, 'copyright')) {
-    const fromXmp = found.copyright === undefined && found.artist === undefined ? xmpCredits(parsed) : {};
+    const fromXmp =
+      found.copyright === undefined && found.artist === undefined ? xmpCredits(parsed) : {};
     const copyright = found.copyright ?? fromXmp.copyright;
     const artist = found.artist ?? fromXmp.artist;
     if (parsed.format === 'gif') {
-      if (copyright !== undefined || artist !== undefined) warnings.push('GIF has nowhere to keep copyright credits: they were removed');
+      if (copyright !== undefined || artist !== undefined)
+        warnings.push('GIF has nowhere to keep copyright credits: they were removed');
     } else {
       if (copyright !== undefined) tags.copyright = copyright;
       if (artist !== undefined) tags.artist = artist;
@@ -80,7 +99,10 @@ function carriedTags(parsed: ParsedImage, policy: StripPolicy, warnings: string[
 
 function xmpPackets(parsed: ParsedImage): string[] {
   return parsed.blocks
-    .filter((block) => block.kind === 'xmp' || (block.kind === 'text' && block.keyword === 'XML:com.adobe.xmp'))
+    .filter(
+      (block) =>
+        block.kind === 'xmp' || (block.kind === 'text' && block.keyword === 'XML:com.adobe.xmp'),
+    )
     .map((block) => block.text ?? Buffer.from(block.data).toString('utf8'));
 }
 
@@ -111,7 +133,11 @@ function orientationElsewhere(parsed: ParsedImage): number | undefined {
   return undefined;
 }
 
-function carriedProfile(parsed: ParsedImage, policy: StripPolicy, warnings: string[]): Uint8Array | null {
+function carriedProfile(
+  parsed: ParsedImage,
+  policy: StripPolicy,
+  warnings: string[],
+): Uint8Array | null {
   if (parsed.icc === null) return null;
   if (!(parsed.icc instanceof Uint8Array)) {
     warnings.push(`the colour profile was unreadable and was removed: ${parsed.icc.problem}`);
@@ -124,21 +150,30 @@ function carriedProfile(parsed: ParsedImage, policy: StripPolicy, warnings: stri
   }
   if (!keeps(policy, 'icc')) {
     if (!isSrgbName(profile.description)) {
-      warnings.push(`a colour profile that is not sRGB (${profile.description ?? 'unnamed'}) was removed: colours may shift`);
+      warnings.push(
+        `a colour profile that is not sRGB (${profile.description ?? 'unnamed'}) was removed: colours may shift`,
+      );
     }
     return null;
   }
   return scrubIcc(profile);
 }
 
-function removedParts(bytes: Uint8Array, parsed: ParsedImage, kept: readonly PartRecord[]): PartRecord[] {
+function removedParts(
+  bytes: Uint8Array,
+  parsed: ParsedImage,
+  kept: readonly PartRecord[],
+): PartRecord[] {
   const removed: PartRecord[] = [];
   const keptColour = kept.some((part) => part.category === 'colour');
   for (const part of parsed.parts) {
     const size = part.end - part.start;
-    if (part.role === 'drop') removed.push({ category: part.category, name: part.name, bytes: size });
-    else if (part.role === 'exif') removed.push({ category: 'metadata', name: part.name, bytes: size });
-    else if (part.role === 'icc' && !keptColour) removed.push({ category: 'colour', name: part.name, bytes: size });
+    if (part.role === 'drop')
+      removed.push({ category: part.category, name: part.name, bytes: size });
+    else if (part.role === 'exif')
+      removed.push({ category: 'metadata', name: part.name, bytes: size });
+    else if (part.role === 'icc' && !keptColour)
+      removed.push({ category: 'colour', name: part.name, bytes: size });
   }
   if (parsed.trailer !== null) {
     const trailer = bytes.subarray(parsed.trailer.start);

@@ -39,9 +39,11 @@ export function checkParsed(parsed: ParsedImage, policy: StripPolicy): VerifyRes
     if (part.role === 'drop') problems.push(`holds ${part.name}`);
   }
   for (const finding of parsed.findings) {
-    if (!INHERITED_FINDINGS.has(finding.code)) problems.push(`shows ${finding.name} (${finding.code})`);
+    if (!INHERITED_FINDINGS.has(finding.code))
+      problems.push(`shows ${finding.name} (${finding.code})`);
   }
-  if (parsed.trailer !== null) problems.push(`has ${parsed.trailer.length} bytes after the end of the image`);
+  if (parsed.trailer !== null)
+    problems.push(`has ${parsed.trailer.length} bytes after the end of the image`);
   if (parsed.blocks.some((block) => block.kind !== 'exif')) problems.push('holds metadata blocks');
 
   const exifParts = parsed.parts.filter((part) => part.role === 'exif');
@@ -54,14 +56,17 @@ export function checkParsed(parsed: ParsedImage, policy: StripPolicy): VerifyRes
     if (problem !== null) problems.push(problem);
     const tags = readCarriedTags(parsed.exif);
     const bytes = exifParts[0] === undefined ? 0 : exifParts[0].end - exifParts[0].start;
-    if (tags.orientation !== undefined) kept.push({ category: 'orientation', name: `Orientation ${tags.orientation}`, bytes });
-    if (tags.copyright !== undefined || tags.artist !== undefined) kept.push({ category: 'copyright', name: 'Copyright and Artist', bytes: 0 });
+    if (tags.orientation !== undefined)
+      kept.push({ category: 'orientation', name: `Orientation ${tags.orientation}`, bytes });
+    if (tags.copyright !== undefined || tags.artist !== undefined)
+      kept.push({ category: 'copyright', name: 'Copyright and Artist', bytes: 0 });
   }
 
   const iccParts = parsed.parts.filter((part) => part.role === 'icc');
   if (iccParts.length > 0) {
     if (!keeps(policy, 'icc')) problems.push('holds an ICC profile the policy drops');
-    if (parsed.icc === null || !(parsed.icc instanceof Uint8Array)) problems.push('holds an unreadable ICC profile');
+    if (parsed.icc === null || !(parsed.icc instanceof Uint8Array))
+      problems.push('holds an unreadable ICC profile');
     else if (!isScrubbed(parsed.icc)) problems.push('holds an ICC profile that is not scrubbed');
     const bytes = iccParts.reduce((sum, part) => sum + part.end - part.start, 0);
     kept.push({ category: 'colour', name: 'ICC profile (scrubbed)', bytes });
@@ -75,7 +80,10 @@ export function checkParsed(parsed: ParsedImage, policy: StripPolicy): VerifyRes
  *
  * @param policy - defaults to keeping orientation and a scrubbed ICC profile.
  */
-export async function verifyClean(bytes: Uint8Array, policy: StripPolicy = DEFAULT_POLICY): Promise<VerifyResult> {
+export async function verifyClean(
+  bytes: Uint8Array,
+  policy: StripPolicy = DEFAULT_POLICY,
+): Promise<VerifyResult> {
   let format: ImageFormat;
   let parsed: ParsedImage;
   try {
@@ -83,7 +91,12 @@ export async function verifyClean(bytes: Uint8Array, policy: StripPolicy = DEFAU
     parsed = handlerFor(format).parse(bytes);
   } catch (error: unknown) {
     if (error instanceof PixwardenError) {
-      return { clean: false, format: null, problems: [`${error.code}: ${error.message}`], kept: [] };
+      return {
+        clean: false,
+        format: null,
+        problems: [`${error.code}: ${error.message}`],
+        kept: [],
+      };
     }
     throw error;
   }
@@ -92,5 +105,8 @@ export async function verifyClean(bytes: Uint8Array, policy: StripPolicy = DEFAU
 
 /** Throws `ERR_OUTPUT_NOT_CLEAN` naming the problems. */
 export function notClean(format: ImageFormat, problems: readonly string[]): PixwardenError {
-  return pixwardenError('ERR_OUTPUT_NOT_CLEAN', `cleaned ${format.toUpperCase()} failed verification: ${problems.join('; ')}`);
+  return pixwardenError(
+    'ERR_OUTPUT_NOT_CLEAN',
+    `cleaned ${format.toUpperCase()} failed verification: ${problems.join('; ')}`,
+  );
 }

@@ -44,54 +44,116 @@ function stripCase(name: string): { record: StripJson; out: Buffer; outPath: str
 const names = (record: StripJson): string[] => record.removed.map((part) => part.name);
 const categories = (report: Report): string[] => report.findings.map((f) => f.category);
 
-const CLEANED: readonly [string, string, (r: StripJson, out: Buffer, outPath: string) => Promise<void>][] = [
-  ['01', '01-exif-thumb-uncropped.jpg', async (r, out, outPath) => {
-    expect(categories(await inspect(readFileSync(input('01-exif-thumb-uncropped.jpg'))))).toContain('thumbnail');
-    expect(out.toString('latin1').split('\xff\xd8\xff').length - 1).toBe(1);
-    expect(Object.keys(exiftool([outPath])[0] ?? {}).filter((k) => k.startsWith('IFD1:'))).toEqual([]);
-    expect(names(r)).toContain('APP1 Exif');
-  }],
-  ['02', '02-orientation-rotate90.jpg', async (r) => {
-    expect(r.kept).toContainEqual(expect.objectContaining({ category: 'orientation', name: 'Orientation 6' }));
-    return Promise.resolve();
-  }],
-  ['03', '03-icc-wide-gamut.jpg', async (r, out) => {
-    expect(r.kept).toContainEqual(expect.objectContaining({ category: 'colour', name: 'ICC profile (scrubbed)' }));
-    const report = await inspect(out);
-    expect(report.findings.map((f) => f.code)).toEqual(['COLOUR_PROFILE']);
-  }],
-  ['04', '04-webp-exif-xmp.webp', async (r, out) => {
-    expect(names(r)).toEqual(expect.arrayContaining(['EXIF', 'XMP']));
-    expect(out.readUInt32LE(4)).toBe(out.length - 8);
-    expect((out[20] ?? 0) & 0x0c).toBe(0);
-    return Promise.resolve();
-  }],
-  ['05', '05-png-exif-chunk.png', async (r) => {
-    const report = await inspect(readFileSync(input('05-png-exif-chunk.png')));
-    expect(report.findings).toContainEqual(expect.objectContaining({ code: 'GPS_POSITION', category: 'location' }));
-    expect(names(r)).toEqual(expect.arrayContaining(['eXIf', 'iTXt']));
-  }],
-  ['06', '06-png-time-text.png', async (r, out) => {
-    expect(names(r)).toEqual(expect.arrayContaining(['tIME', 'tEXt']));
-    const kept = handlerFor('png').parse(out).parts.map((p) => p.name);
-    expect(kept.every((type) => ['IHDR', 'PLTE', 'IDAT', 'IEND', 'gAMA', 'cHRM', 'sRGB', 'tRNS', 'sBIT'].includes(type))).toBe(true);
-    return Promise.resolve();
-  }],
-  ['08', '08-gif-comment-xmp.gif', async (r) => {
-    expect(names(r)).toEqual(expect.arrayContaining(['comment extension', 'plain-text extension', 'XMP application extension']));
-    return Promise.resolve();
-  }],
-  ['09', '09-jpeg-zip-polyglot.jpg', async (r, out) => {
-    const report = await inspect(readFileSync(input('09-jpeg-zip-polyglot.jpg')));
-    expect(report.findings).toContainEqual(expect.objectContaining({ category: 'hidden-data', name: 'trailing ZIP', risk: 'high' }));
-    expect(r.removed.at(-1)).toMatchObject({ category: 'hidden-data', name: 'trailing ZIP' });
-    expect(out.subarray(-2)).toEqual(Buffer.of(0xff, 0xd9));
-  }],
-  ['10', '10-png-acropalypse.png', async (r) => {
-    const report = await inspect(readFileSync(input('10-png-acropalypse.png')));
-    expect(report.findings).toContainEqual(expect.objectContaining({ category: 'hidden-data', source: 'trailer' }));
-    expect(r.removed.at(-1)?.category).toBe('hidden-data');
-  }],
+const CLEANED: readonly [
+  string,
+  string,
+  (r: StripJson, out: Buffer, outPath: string) => void | Promise<void>,
+][] = [
+  [
+    '01',
+    '01-exif-thumb-uncropped.jpg',
+    async (r, out, outPath) => {
+      expect(
+        categories(await inspect(readFileSync(input('01-exif-thumb-uncropped.jpg')))),
+      ).toContain('thumbnail');
+      expect(out.toString('latin1').split('\xff\xd8\xff').length - 1).toBe(1);
+      expect(
+        Object.keys(exiftool([outPath])[0] ?? {}).filter((k) => k.startsWith('IFD1:')),
+      ).toEqual([]);
+      expect(names(r)).toContain('APP1 Exif');
+    },
+  ],
+  [
+    '02',
+    '02-orientation-rotate90.jpg',
+    (r) => {
+      expect(r.kept).toContainEqual(
+        expect.objectContaining({ category: 'orientation', name: 'Orientation 6' }),
+      );
+    },
+  ],
+  [
+    '03',
+    '03-icc-wide-gamut.jpg',
+    async (r, out) => {
+      expect(r.kept).toContainEqual(
+        expect.objectContaining({ category: 'colour', name: 'ICC profile (scrubbed)' }),
+      );
+      const report = await inspect(out);
+      expect(report.findings.map((f) => f.code)).toEqual(['COLOUR_PROFILE']);
+    },
+  ],
+  [
+    '04',
+    '04-webp-exif-xmp.webp',
+    (r, out) => {
+      expect(names(r)).toEqual(expect.arrayContaining(['EXIF', 'XMP']));
+      expect(out.readUInt32LE(4)).toBe(out.length - 8);
+      expect((out[20] ?? 0) & 0x0c).toBe(0);
+    },
+  ],
+  [
+    '05',
+    '05-png-exif-chunk.png',
+    async (r) => {
+      const report = await inspect(readFileSync(input('05-png-exif-chunk.png')));
+      expect(report.findings).toContainEqual(
+        expect.objectContaining({ code: 'GPS_POSITION', category: 'location' }),
+      );
+      expect(names(r)).toEqual(expect.arrayContaining(['eXIf', 'iTXt']));
+    },
+  ],
+  [
+    '06',
+    '06-png-time-text.png',
+    (r, out) => {
+      expect(names(r)).toEqual(expect.arrayContaining(['tIME', 'tEXt']));
+      const kept = handlerFor('png')
+        .parse(out)
+        .parts.map((p) => p.name);
+      expect(
+        kept.every((type) =>
+          ['IHDR', 'PLTE', 'IDAT', 'IEND', 'gAMA', 'cHRM', 'sRGB', 'tRNS', 'sBIT'].includes(type),
+        ),
+      ).toBe(true);
+    },
+  ],
+  [
+    '08',
+    '08-gif-comment-xmp.gif',
+    (r) => {
+      expect(names(r)).toEqual(
+        expect.arrayContaining([
+          'comment extension',
+          'plain-text extension',
+          'XMP application extension',
+        ]),
+      );
+    },
+  ],
+  [
+    '09',
+    '09-jpeg-zip-polyglot.jpg',
+    async (r, out) => {
+      const report = await inspect(readFileSync(input('09-jpeg-zip-polyglot.jpg')));
+      expect(report.findings).toContainEqual(
+        expect.objectContaining({ category: 'hidden-data', name: 'trailing ZIP', risk: 'high' }),
+      );
+      expect(r.removed.at(-1)).toMatchObject({ category: 'hidden-data', name: 'trailing ZIP' });
+      expect(out.subarray(-2)).toEqual(Buffer.of(0xff, 0xd9));
+    },
+  ],
+  [
+    '10',
+    '10-png-acropalypse.png',
+    async (r) => {
+      const report = await inspect(readFileSync(input('10-png-acropalypse.png')));
+      expect(report.findings).toContainEqual(
+        expect.objectContaining({ category: 'hidden-data', source: 'trailer' }),
+      );
+      expect(r.removed.at(-1)?.category).toBe('hidden-data');
+    },
+  ],
 ];
 
 describe('cases from real bug reports', () => {

@@ -3,7 +3,14 @@
  * would accept. ExifTool judges what each clean copy still holds, Pillow judges its pixels and
  * how it displays, and the personal values of each original must not survive in its copy.
  */
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -20,48 +27,130 @@ interface Outcome {
   code: string | null;
 }
 
-const ACCEPTABLE_REFUSALS = new Set(['ERR_MALFORMED', 'ERR_TRUNCATED', 'ERR_CRC_MISMATCH', 'ERR_UNSUPPORTED_FORMAT', 'ERR_FORMAT_NOT_ALLOWED', 'ERR_EMPTY_INPUT']);
+const ACCEPTABLE_REFUSALS = new Set([
+  'ERR_MALFORMED',
+  'ERR_TRUNCATED',
+  'ERR_CRC_MISMATCH',
+  'ERR_UNSUPPORTED_FORMAT',
+  'ERR_FORMAT_NOT_ALLOWED',
+  'ERR_EMPTY_INPUT',
+]);
 
 /** ExifTool tags that describe only the structure of a clean file. */
 const STRUCTURE_TAGS: Record<string, ReadonlySet<string>> = {
   JFIF: new Set(['JFIFVersion', 'ResolutionUnit', 'XResolution', 'YResolution']),
   Adobe: new Set(['DCTEncodeVersion', 'APP14Flags0', 'APP14Flags1', 'ColorTransform']),
-  PNG: new Set(['ImageWidth', 'ImageHeight', 'BitDepth', 'ColorType', 'Compression', 'Filter', 'Interlace', 'Gamma', 'Palette', 'Transparency', 'SignificantBits', 'SRGBRendering', 'WhitePointX', 'WhitePointY', 'RedX', 'RedY', 'GreenX', 'GreenY', 'BlueX', 'BlueY', 'ProfileName', 'AnimationFrames', 'AnimationPlays', 'ColorPrimaries', 'TransferCharacteristics', 'MatrixCoefficients', 'VideoFullRangeFlag']),
-  RIFF: new Set(['ImageWidth', 'ImageHeight', 'VP8Version', 'HorizontalScale', 'VerticalScale', 'WebP_Flags', 'AlphaPreprocessing', 'AlphaFiltering', 'AlphaCompression', 'BackgroundColor', 'AnimationLoopCount', 'Duration', 'FrameCount']),
-  GIF: new Set(['GIFVersion', 'ImageWidth', 'ImageHeight', 'HasColorMap', 'ColorResolutionDepth', 'BitsPerPixel', 'BackgroundColor', 'AnimationIterations', 'FrameCount', 'Duration', 'TransparentColor', 'PixelAspectRatio', 'AnimationExtension']),
+  PNG: new Set([
+    'ImageWidth',
+    'ImageHeight',
+    'BitDepth',
+    'ColorType',
+    'Compression',
+    'Filter',
+    'Interlace',
+    'Gamma',
+    'Palette',
+    'Transparency',
+    'SignificantBits',
+    'SRGBRendering',
+    'WhitePointX',
+    'WhitePointY',
+    'RedX',
+    'RedY',
+    'GreenX',
+    'GreenY',
+    'BlueX',
+    'BlueY',
+    'ProfileName',
+    'AnimationFrames',
+    'AnimationPlays',
+    'ColorPrimaries',
+    'TransferCharacteristics',
+    'MatrixCoefficients',
+    'VideoFullRangeFlag',
+  ]),
+  RIFF: new Set([
+    'ImageWidth',
+    'ImageHeight',
+    'VP8Version',
+    'HorizontalScale',
+    'VerticalScale',
+    'WebP_Flags',
+    'AlphaPreprocessing',
+    'AlphaFiltering',
+    'AlphaCompression',
+    'BackgroundColor',
+    'AnimationLoopCount',
+    'Duration',
+    'FrameCount',
+  ]),
+  GIF: new Set([
+    'GIFVersion',
+    'ImageWidth',
+    'ImageHeight',
+    'HasColorMap',
+    'ColorResolutionDepth',
+    'BitsPerPixel',
+    'BackgroundColor',
+    'AnimationIterations',
+    'FrameCount',
+    'Duration',
+    'TransparentColor',
+    'PixelAspectRatio',
+    'AnimationExtension',
+  ]),
   IFD0: new Set(['Orientation']),
 };
 const NEUTRAL_GROUPS = new Set(['SourceFile', 'System', 'ExifTool', 'File', 'Composite']);
 const ICC_GROUPS = new Set(['ICC-header', 'ICC_Profile', 'ICC-view', 'ICC-meas']);
 /** ICC text that must be blank unless the profile is a well-known standard one. */
-const ICC_TEXT = new Set(['ProfileDescription', 'ProfileCopyright', 'DeviceMfgDesc', 'DeviceModelDesc', 'ViewingCondDesc']);
+const ICC_TEXT = new Set([
+  'ProfileDescription',
+  'ProfileCopyright',
+  'DeviceMfgDesc',
+  'DeviceModelDesc',
+  'ViewingCondDesc',
+]);
 /** Personal values looked for in the bytes of each clean copy. */
-const PERSONAL_TAGS = /^(IFD0|ExifIFD|GPS|XMP-[a-z]+|IPTC|MakerNotes|Canon|Nikon|Sony|Olympus|Panasonic|Pentax|FujiFilm|Samsung|Apple):(Make|Model|.*SerialNumber|Artist|Copyright|OwnerName|CameraOwnerName|By-line|Creator|Rights|GPSLatitude|GPSLongitude|City|Country|ImageUniqueID|LensModel)$/;
+const PERSONAL_TAGS =
+  /^(IFD0|ExifIFD|GPS|XMP-[a-z]+|IPTC|MakerNotes|Canon|Nikon|Sony|Olympus|Panasonic|Pentax|FujiFilm|Samsung|Apple):(Make|Model|.*SerialNumber|Artist|Copyright|OwnerName|CameraOwnerName|By-line|Creator|Rights|GPSLatitude|GPSLongitude|City|Country|ImageUniqueID|LensModel)$/;
 
 function walk(dir: string): string[] {
-  return readdirSync(dir).sort().flatMap((name) => {
-    const full = path.join(dir, name);
-    if (name.startsWith('.') || name === 'LICENSES') return [];
-    return statSync(full).isDirectory() ? walk(full) : [full];
-  });
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => {
+      const full = path.join(dir, name);
+      if (name.startsWith('.') || name === 'LICENSES') return [];
+      return statSync(full).isDirectory() ? walk(full) : [full];
+    });
 }
 
 function problemsOf(record: ExifToolRecord): string[] {
   const problems: string[] = [];
-  const description = String(record['ICC_Profile:ProfileDescription'] ?? '');
+  const rawDescription = record['ICC_Profile:ProfileDescription'];
+  const description = typeof rawDescription === 'string' ? rawDescription : '';
   for (const [key, value] of Object.entries(record)) {
     const [group = '', tag = ''] = key.includes(':') ? key.split(':', 2) : ['SourceFile', key];
     if (NEUTRAL_GROUPS.has(group)) {
-      if (key === 'File:Comment' || (group === 'Composite' && tag.startsWith('GPS'))) problems.push(key);
+      if (key === 'File:Comment' || (group === 'Composite' && tag.startsWith('GPS')))
+        problems.push(key);
       continue;
     }
     if (ICC_GROUPS.has(group)) {
-      if (tag === 'ProfileDateTime' && value !== '0000:00:00 00:00:00') problems.push(`${key}=${String(value)}`);
-      if (['DeviceManufacturer', 'DeviceModel', 'ProfileCreator'].includes(tag) && value !== '' && value !== 0) problems.push(`${key}=${String(value)}`);
-      if (ICC_TEXT.has(tag) && value !== '' && !isStandardProfileName(description)) problems.push(`${key}=${String(value)}`);
+      if (tag === 'ProfileDateTime' && value !== '0000:00:00 00:00:00')
+        problems.push(`${key}=${String(value)}`);
+      if (
+        ['DeviceManufacturer', 'DeviceModel', 'ProfileCreator'].includes(tag) &&
+        value !== '' &&
+        value !== 0
+      )
+        problems.push(`${key}=${String(value)}`);
+      if (ICC_TEXT.has(tag) && value !== '' && !isStandardProfileName(description))
+        problems.push(`${key}=${String(value)}`);
       continue;
     }
-    if (!(STRUCTURE_TAGS[group]?.has(tag) ?? false)) problems.push(`${key}=${String(value).slice(0, 40)}`);
+    if (!(STRUCTURE_TAGS[group]?.has(tag) ?? false))
+      problems.push(`${key}=${String(value).slice(0, 40)}`);
   }
   return problems;
 }
@@ -94,7 +183,12 @@ describe('the real-photo corpus', () => {
     const cleanedInputs = outcomes.filter((o) => o.output !== null).map((o) => o.input);
     originals = new Map(exiftool(cleanedInputs, ['-n']).map((r) => [r.SourceFile, r]));
     const judged = outcomes.filter((o) => o.format !== null);
-    verdicts = new Map(pillowJudge(judged.map((o) => ({ input: o.input, output: o.output }))).map((v) => [v.input, v]));
+    verdicts = new Map(
+      pillowJudge(judged.map((o) => ({ input: o.input, output: o.output }))).map((v) => [
+        v.input,
+        v,
+      ]),
+    );
   }, 600_000);
 
   it('refuses only for reasons a person would accept, and never crashes', () => {
@@ -105,13 +199,17 @@ describe('the real-photo corpus', () => {
 
   it('refuses at most 1% of the images that Pillow reads without error', () => {
     const readable = [...verdicts.values()].filter((v) => v.loads);
-    const refused = readable.filter((v) => outcomes.find((o) => o.input === v.input)?.output === null);
+    const refused = readable.filter(
+      (v) => outcomes.find((o) => o.input === v.input)?.output === null,
+    );
     expect(readable.length).toBeGreaterThan(300);
     expect(refused.length / readable.length).toBeLessThanOrEqual(0.01);
   });
 
   it('leaves ExifTool nothing but structure, the scrubbed profile and the orientation', () => {
-    const dirty = [...outputs.values()].map((r) => ({ file: r.SourceFile, problems: problemsOf(r) })).filter((r) => r.problems.length > 0);
+    const dirty = [...outputs.values()]
+      .map((r) => ({ file: r.SourceFile, problems: problemsOf(r) }))
+      .filter((r) => r.problems.length > 0);
     expect(dirty).toEqual([]);
     expect(outputs.size).toBe(outcomes.filter((o) => o.output !== null).length);
   });
@@ -149,7 +247,7 @@ describe('the real-photo corpus', () => {
       for (const [key, value] of Object.entries(original ?? {})) {
         if (!PERSONAL_TAGS.test(key)) continue;
         const text = String(value).trim();
-        if (text.length < 6 || /^[\d.\s-]+$/.test(text) && text.length < 9) continue;
+        if (text.length < 6 || (/^[\d.\s-]+$/.test(text) && text.length < 9)) continue;
         if (copy.includes(Buffer.from(text, 'utf8'))) leaks.push(`${o.input}: ${key}=${text}`);
       }
     }

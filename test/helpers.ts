@@ -18,7 +18,10 @@ export interface CliResult {
 }
 
 /** Runs the built CLI. */
-export function runCli(args: readonly string[], options: { input?: Uint8Array; cwd?: string } = {}): CliResult {
+export function runCli(
+  args: readonly string[],
+  options: { input?: Uint8Array; cwd?: string } = {},
+): CliResult {
   const result = spawnSync(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? ROOT,
     input: options.input,
@@ -35,10 +38,17 @@ export function runCli(args: readonly string[], options: { input?: Uint8Array; c
 export type ExifToolRecord = Record<string, unknown> & { SourceFile: string };
 
 /** ExifTool's view of files or folders (recursive), grouped by family-1 group. */
-export function exiftool(paths: readonly string[], extra: readonly string[] = []): ExifToolRecord[] {
-  const result = spawnSync('exiftool', ['-j', '-a', '-u', '-G1', '-r', '-q', '-q', ...extra, ...paths], {
-    maxBuffer: 512 * 1024 * 1024,
-  });
+export function exiftool(
+  paths: readonly string[],
+  extra: readonly string[] = [],
+): ExifToolRecord[] {
+  const result = spawnSync(
+    'exiftool',
+    ['-j', '-a', '-u', '-G1', '-r', '-q', '-q', ...extra, ...paths],
+    {
+      maxBuffer: 512 * 1024 * 1024,
+    },
+  );
   const text = result.stdout.toString('utf8').trim();
   return text === '' ? [] : (JSON.parse(text) as ExifToolRecord[]);
 }
@@ -52,7 +62,9 @@ export interface PixelVerdict {
 }
 
 /** Pillow's verdict on pixel identity and orientation for input/output pairs. */
-export function pillowJudge(pairs: readonly { input: string; output: string | null }[]): PixelVerdict[] {
+export function pillowJudge(
+  pairs: readonly { input: string; output: string | null }[],
+): PixelVerdict[] {
   const result = spawnSync('/usr/bin/python3', [path.join(ROOT, 'test', 'judge', 'pixels.py')], {
     input: JSON.stringify(pairs),
     maxBuffer: 64 * 1024 * 1024,
@@ -81,17 +93,37 @@ export function seg(marker: number, payload: Uint8Array | string): Buffer {
 }
 
 /** A structurally complete baseline JPEG (8×8, one component) with extra segments after SOI. */
-export function jpegWith(extra: readonly Uint8Array[] = [], after: Uint8Array = Buffer.alloc(0)): Buffer {
+export function jpegWith(
+  extra: readonly Uint8Array[] = [],
+  after: Uint8Array = Buffer.alloc(0),
+): Buffer {
   const dqt = seg(0xdb, Buffer.concat([Buffer.of(0), Buffer.alloc(64, 1)]));
   const sof = seg(0xc0, Buffer.of(8, 0, 8, 0, 8, 1, 1, 0x11, 0));
-  const dht = seg(0xc4, Buffer.concat([Buffer.of(0x00), Buffer.of(1), Buffer.alloc(15), Buffer.of(0)]));
+  const dht = seg(
+    0xc4,
+    Buffer.concat([Buffer.of(0x00), Buffer.of(1), Buffer.alloc(15), Buffer.of(0)]),
+  );
   const sos = seg(0xda, Buffer.of(1, 1, 0, 0, 63, 0));
   const scan = Buffer.of(0x12, 0xff, 0x00, 0x34, 0xff, 0xd0, 0x56);
-  return Buffer.concat([Buffer.of(0xff, 0xd8), ...extra, dqt, sof, dht, sos, scan, Buffer.of(0xff, 0xd9), after]);
+  return Buffer.concat([
+    Buffer.of(0xff, 0xd8),
+    ...extra,
+    dqt,
+    sof,
+    dht,
+    sos,
+    scan,
+    Buffer.of(0xff, 0xd9),
+    after,
+  ]);
 }
 
 /** A PNG chunk with a correct CRC (or a wrong one on request). */
-export function chunk(type: string, data: Uint8Array | string = Buffer.alloc(0), badCrc = false): Buffer {
+export function chunk(
+  type: string,
+  data: Uint8Array | string = Buffer.alloc(0),
+  badCrc = false,
+): Buffer {
   const body = typeof data === 'string' ? Buffer.from(data, 'latin1') : Buffer.from(data);
   const head = Buffer.alloc(8);
   head.writeUInt32BE(body.length, 0);
@@ -113,7 +145,11 @@ export function ihdr(width = 1, height = 1): Buffer {
 }
 
 /** A PNG: IHDR, the given chunks, one IDAT, IEND, then `after`. */
-export function pngWith(extra: readonly Uint8Array[] = [], after: Uint8Array = Buffer.alloc(0), tail: readonly Uint8Array[] = []): Buffer {
+export function pngWith(
+  extra: readonly Uint8Array[] = [],
+  after: Uint8Array = Buffer.alloc(0),
+  tail: readonly Uint8Array[] = [],
+): Buffer {
   const idat = chunk('IDAT', Buffer.of(0x78, 0x9c, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01));
   return Buffer.concat([PNG_SIG, ihdr(), ...extra, idat, ...tail, chunk('IEND'), after]);
 }
@@ -127,7 +163,10 @@ export function riff(fourcc: string, data: Uint8Array | string): Buffer {
   return Buffer.concat([head, body, body.length % 2 === 1 ? Buffer.of(0) : Buffer.alloc(0)]);
 }
 
-export function webpFile(chunks: readonly Uint8Array[], after: Uint8Array = Buffer.alloc(0)): Buffer {
+export function webpFile(
+  chunks: readonly Uint8Array[],
+  after: Uint8Array = Buffer.alloc(0),
+): Buffer {
   const body = Buffer.concat(chunks.map((c) => Buffer.from(c)));
   const head = Buffer.alloc(12);
   head.write('RIFF', 0, 'latin1');
@@ -170,8 +209,15 @@ export const GIF_IMAGE = Buffer.concat([
 ]);
 
 /** A GIF89a 1×1 with a 2-colour global table, the given blocks, one image, the trailer. */
-export function gifWith(blocks: readonly Uint8Array[] = [], after: Uint8Array = Buffer.alloc(0)): Buffer {
-  const header = Buffer.concat([Buffer.from('GIF89a', 'latin1'), Buffer.of(1, 0, 1, 0, 0x80, 0, 0), Buffer.alloc(6)]);
+export function gifWith(
+  blocks: readonly Uint8Array[] = [],
+  after: Uint8Array = Buffer.alloc(0),
+): Buffer {
+  const header = Buffer.concat([
+    Buffer.from('GIF89a', 'latin1'),
+    Buffer.of(1, 0, 1, 0, 0x80, 0, 0),
+    Buffer.alloc(6),
+  ]);
   return Buffer.concat([header, ...blocks, GIF_IMAGE, Buffer.of(0x3b), after]);
 }
 

@@ -11,7 +11,8 @@ export async function readInput(input: InputFile): Promise<Uint8Array> {
     return await readFile(input.absolute);
   } catch (error: unknown) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw pixwardenError('ERR_INPUT_NOT_FOUND', `${input.display}: no such file`);
+    if (code === 'ENOENT')
+      throw pixwardenError('ERR_INPUT_NOT_FOUND', `${input.display}: no such file`);
     throw pixwardenError('ERR_IO', `${input.display}: cannot be read (${code ?? 'unknown error'})`);
   }
 }
@@ -36,7 +37,11 @@ export interface WriteOptions {
  * otherwise. A failure at any step removes the temporary file.
  * @throws ERR_OUTPUT_EXISTS, ERR_IO
  */
-export async function writeOutput(target: string, bytes: Uint8Array, options: WriteOptions): Promise<void> {
+export async function writeOutput(
+  target: string,
+  bytes: Uint8Array,
+  options: WriteOptions,
+): Promise<void> {
   const folder = path.dirname(target);
   const temp = path.join(folder, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
@@ -60,7 +65,11 @@ export async function writeOutput(target: string, bytes: Uint8Array, options: Wr
     await unlink(temp).catch(() => undefined);
     if (error instanceof PixwardenError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw pixwardenError('ERR_OUTPUT_EXISTS', `${target} already exists (use --overwrite to replace it)`);
+    if (code === 'EEXIST')
+      throw pixwardenError(
+        'ERR_OUTPUT_EXISTS',
+        `${target} already exists (use --overwrite to replace it)`,
+      );
     throw pixwardenError('ERR_IO', `${target}: cannot be written (${code ?? 'unknown error'})`);
   }
 }
@@ -78,4 +87,3 @@ async function syncFolder(folder: string): Promise<void> {
 export async function fileMode(file: string): Promise<number> {
   return (await stat(file)).mode & 0o7777;
 }
-

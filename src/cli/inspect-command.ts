@@ -11,7 +11,10 @@ export function errorJson(error: unknown): ReturnType<PixwardenError['toJSON']> 
   return { code: 'ERR_IO', message: error instanceof Error ? error.message : String(error) };
 }
 
-export async function runInspect(paths: readonly string[], options: { json: boolean }): Promise<number> {
+export async function runInspect(
+  paths: readonly string[],
+  options: { json: boolean },
+): Promise<number> {
   const { inspect } = await import('../inspect.js');
   const entries = await walk(paths, null);
   const progress = await startProgress(entries.length, options.json);
@@ -43,6 +46,8 @@ export async function runInspect(paths: readonly string[], options: { json: bool
   progress.stop();
   if (options.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   const groups = countsByGroup(findings.map((f) => f.category));
-  process.stderr.write(`${entries.length - failed} read, ${failed} refused${groups === '' ? '' : `; findings: ${groups}`}\n`);
+  process.stderr.write(
+    `${entries.length - failed} read, ${failed} refused${groups === '' ? '' : `; findings: ${groups}`}\n`,
+  );
   return failed > 0 ? 1 : 0;
 }

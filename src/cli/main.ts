@@ -21,7 +21,9 @@ function program(): Command {
 
   cli
     .command('inspect')
-    .description('report what files reveal: location, device, time, identity, thumbnails, hidden data')
+    .description(
+      'report what files reveal: location, device, time, identity, thumbnails, hidden data',
+    )
     .argument('<path...>', 'files, folders (recursive) or - for standard input')
     .option('--json', 'print one JSON array, one object per file')
     .action(async (paths: string[], options: { json?: boolean }) => {
@@ -32,10 +34,19 @@ function program(): Command {
     .command('strip')
     .description('write clean copies: metadata removed, pixels untouched')
     .argument('<path...>', 'files, folders (recursive) or - for standard input')
-    .option('-o, --output <dir>', 'folder for the clean files (- writes one file to standard output)')
+    .option(
+      '-o, --output <dir>',
+      'folder for the clean files (- writes one file to standard output)',
+    )
     .option('--in-place', 'replace each input with its clean copy')
-    .option('--keep <list>', 'what to keep: comma list of orientation,icc,copyright or none', 'orientation,icc')
-    .addOption(new Option('--rename <scheme>', 'replace file names: hash or seq').choices(['hash', 'seq']))
+    .option(
+      '--keep <list>',
+      'what to keep: comma list of orientation,icc,copyright or none',
+      'orientation,icc',
+    )
+    .addOption(
+      new Option('--rename <scheme>', 'replace file names: hash or seq').choices(['hash', 'seq']),
+    )
     .option('--overwrite', 'replace outputs that already exist')
     .option('--json', 'print one JSON array, one object per input')
     .action(async (paths: string[], options: StripFlags) => {
@@ -58,7 +69,10 @@ async function main(argv: readonly string[]): Promise<void> {
     await program().parseAsync([...argv]);
   } catch (error: unknown) {
     if (error instanceof CommanderError) {
-      const benign = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help';
+      const benign =
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help';
       process.exitCode = benign ? EXIT_OK : EXIT_USAGE;
       return;
     }
@@ -67,7 +81,9 @@ async function main(argv: readonly string[]): Promise<void> {
       process.exitCode = error.code === 'ERR_INVALID_ARGUMENT' ? EXIT_USAGE : EXIT_REFUSED;
       return;
     }
-    process.stderr.write(`pixwarden: internal error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `pixwarden: internal error: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     process.exitCode = EXIT_REFUSED;
   }
 }

@@ -9,12 +9,25 @@ export interface Progress {
 }
 
 export async function startProgress(total: number, json: boolean): Promise<Progress> {
-  if (!process.stderr.isTTY || total < minFilesForBar) return { tick: () => undefined, stop: () => undefined };
+  if (!process.stderr.isTTY || total < minFilesForBar)
+    return { tick: () => undefined, stop: () => undefined };
   const { default: progress } = await import('cli-progress');
   const bar: SingleBar = new progress.SingleBar(
-    { stream: process.stderr, format: '{bar} {value}/{total} files', clearOnComplete: true, hideCursor: !json },
+    {
+      stream: process.stderr,
+      format: '{bar} {value}/{total} files',
+      clearOnComplete: true,
+      hideCursor: !json,
+    },
     progress.Presets.shades_classic,
   );
   bar.start(total, 0);
-  return { tick: () => { bar.increment(); }, stop: () => { bar.stop(); } };
+  return {
+    tick: () => {
+      bar.increment();
+    },
+    stop: () => {
+      bar.stop();
+    },
+  };
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { PixwardenError, pixwardenError } from '../errors.js';
+import type { PixwardenError } from '../errors.js';
+import { pixwardenError } from '../errors.js';
 import { parseKeepList } from '../policy.js';
 import { strip } from '../strip.js';
 import type { StripResult } from '../strip.js';
@@ -14,7 +15,12 @@ import { countsByGroup, formatBytes } from './summary.js';
 import { walk } from './walk.js';
 import type { InputFile } from './walk.js';
 
-const EXTENSIONS: Record<ImageFormat, string> = { jpeg: '.jpg', png: '.png', webp: '.webp', gif: '.gif' };
+const EXTENSIONS: Record<ImageFormat, string> = {
+  jpeg: '.jpg',
+  png: '.png',
+  webp: '.webp',
+  gif: '.gif',
+};
 
 interface StripRecord {
   input: string;
@@ -46,15 +52,19 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
   if ((flags.output === undefined) === (flags.inPlace !== true)) {
     throw usage('strip needs exactly one of -o DIR or --in-place');
   }
-  if (flags.inPlace === true && flags.rename !== undefined) throw usage('--rename cannot be combined with --in-place');
+  if (flags.inPlace === true && flags.rename !== undefined)
+    throw usage('--rename cannot be combined with --in-place');
   const toStdout = flags.output === '-';
-  if (toStdout && json) throw usage('-o - writes the image to standard output; it cannot be combined with --json');
+  if (toStdout && json)
+    throw usage('-o - writes the image to standard output; it cannot be combined with --json');
   const policy = parseKeepList(flags.keep);
   const outDir = flags.output === undefined || toStdout ? null : path.resolve(flags.output);
   const skipDir = outDir === null ? null : await realpath(outDir).catch(() => outDir);
   const entries = await walk(paths, skipDir);
-  if (toStdout && entries.length !== 1) throw usage(`-o - writes one output, but ${entries.length} inputs were given`);
-  if (paths.includes('-') && flags.inPlace === true) throw usage('standard input cannot be cleaned in place');
+  if (toStdout && entries.length !== 1)
+    throw usage(`-o - writes one output, but ${entries.length} inputs were given`);
+  if (paths.includes('-') && flags.inPlace === true)
+    throw usage('standard input cannot be cleaned in place');
 
   const plan: Plan = {
     policy,
@@ -106,7 +116,15 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
 }
 
 function refused(input: string, error: unknown): StripRecord {
-  return { input, output: null, status: 'refused', removed: [], kept: [], verified: false, error: errorJson(error) };
+  return {
+    input,
+    output: null,
+    status: 'refused',
+    removed: [],
+    kept: [],
+    verified: false,
+    error: errorJson(error),
+  };
 }
 
 /** The output path an input maps to when its name does not depend on its content. */
@@ -117,7 +135,10 @@ function plainTarget(entry: InputFile, plan: Plan): string | null {
 }
 
 /** Inputs that would be written to the same output, or onto themselves: each is refused. */
-function plainNameClashes(entries: readonly (InputFile | { error: unknown })[], plan: Plan): Map<InputFile, PixwardenError> {
+function plainNameClashes(
+  entries: readonly (InputFile | { error: unknown })[],
+  plan: Plan,
+): Map<InputFile, PixwardenError> {
   const byTarget = new Map<string, InputFile[]>();
   for (const entry of entries) {
     if ('error' in entry) continue;
@@ -129,28 +150,46 @@ function plainNameClashes(entries: readonly (InputFile | { error: unknown })[], 
   for (const [target, group] of byTarget) {
     for (const entry of group) {
       if (group.length > 1) {
-        clashes.set(entry, pixwardenError('ERR_OUTPUT_CONFLICT', `${group.length} inputs would be written to ${target}: ${group.map((e) => e.display).join(', ')}`));
+        clashes.set(
+          entry,
+          pixwardenError(
+            'ERR_OUTPUT_CONFLICT',
+            `${group.length} inputs would be written to ${target}: ${group.map((e) => e.display).join(', ')}`,
+          ),
+        );
       } else if (!plan.inPlace && target === entry.absolute) {
-        clashes.set(entry, pixwardenError('ERR_OUTPUT_CONFLICT', `the output ${target} is the input itself`));
+        clashes.set(
+          entry,
+          pixwardenError('ERR_OUTPUT_CONFLICT', `the output ${target} is the input itself`),
+        );
       }
     }
   }
   return clashes;
 }
 
-async function targetFor(entry: InputFile, index: number, result: StripResult, plan: Plan): Promise<string | null> {
+async function targetFor(
+  entry: InputFile,
+  index: number,
+  result: StripResult,
+  plan: Plan,
+): Promise<string | null> {
   if (plan.toStdout) return null;
   if (plan.inPlace) return entry.absolute;
   const outDir = plan.outDir ?? '.';
   const ext = EXTENSIONS[result.format];
   const folder = path.dirname(entry.relative);
   let name: string;
-  if (plan.rename === 'hash') name = createHash('sha256').update(result.bytes).digest('hex').slice(0, 32) + ext;
+  if (plan.rename === 'hash')
+    name = createHash('sha256').update(result.bytes).digest('hex').slice(0, 32) + ext;
   else if (plan.rename === 'seq') name = String(index + 1).padStart(plan.seqWidth, '0') + ext;
   else if (entry.absolute === null) name = `stdin${ext}`;
   else name = path.basename(entry.relative);
   const target = path.join(outDir, folder === '.' || entry.absolute === null ? '' : folder, name);
-  if (entry.absolute !== null && (await realpath(target).catch(() => target)) === (await realpath(entry.absolute))) {
+  if (
+    entry.absolute !== null &&
+    (await realpath(target).catch(() => target)) === (await realpath(entry.absolute))
+  ) {
     throw pixwardenError('ERR_OUTPUT_CONFLICT', `the output ${target} is the input itself`);
   }
   return target;
@@ -165,17 +204,27 @@ async function deliver(
 ): Promise<string> {
   if (target === null) {
     await new Promise<void>((resolve, reject) => {
-      process.stdout.write(result.bytes, (error) => { if (error) reject(error); else resolve(); });
+      process.stdout.write(result.bytes, (error) => {
+        if (error) reject(error);
+        else resolve();
+      });
     });
     return '-';
   }
   const earlier = claimed.get(target);
   if (earlier !== undefined) {
-    throw pixwardenError('ERR_OUTPUT_CONFLICT', `${entry.display} and ${earlier} would both be written to ${target}`);
+    throw pixwardenError(
+      'ERR_OUTPUT_CONFLICT',
+      `${entry.display} and ${earlier} would both be written to ${target}`,
+    );
   }
   claimed.set(target, entry.display);
   if (plan.inPlace && entry.absolute !== null) {
-    await writeOutput(target, result.bytes, { overwrite: true, durable: true, mode: await fileMode(entry.absolute) });
+    await writeOutput(target, result.bytes, {
+      overwrite: true,
+      durable: true,
+      mode: await fileMode(entry.absolute),
+    });
   } else {
     await writeOutput(target, result.bytes, { overwrite: plan.overwrite, durable: false });
   }
@@ -185,10 +234,14 @@ async function deliver(
 function printRecord(record: StripRecord, toStdout: boolean): void {
   const stream = toStdout ? process.stderr : process.stdout;
   if (record.status === 'refused') {
-    stream.write(`refused ${record.input}: ${record.error?.code ?? ''}: ${record.error?.message ?? ''}\n`);
+    stream.write(
+      `refused ${record.input}: ${record.error?.code ?? ''}: ${record.error?.message ?? ''}\n`,
+    );
     return;
   }
-  const removed = record.removed.map((part) => `${part.name} (${formatBytes(part.bytes)})`).join(', ');
+  const removed = record.removed
+    .map((part) => `${part.name} (${formatBytes(part.bytes)})`)
+    .join(', ');
   const kept = record.kept.map((part) => part.name).join(', ');
   stream.write(
     `clean   ${record.input} -> ${record.output ?? ''}\n` +
@@ -200,8 +253,13 @@ function printRecord(record: StripRecord, toStdout: boolean): void {
 
 function printSummary(records: readonly StripRecord[]): void {
   const cleaned = records.filter((record) => record.status === 'clean');
-  const removedBytes = cleaned.reduce((sum, record) => sum + record.removed.reduce((s, part) => s + part.bytes, 0), 0);
-  const groups = countsByGroup(cleaned.flatMap((record) => record.removed.map((part) => part.category)));
+  const removedBytes = cleaned.reduce(
+    (sum, record) => sum + record.removed.reduce((s, part) => s + part.bytes, 0),
+    0,
+  );
+  const groups = countsByGroup(
+    cleaned.flatMap((record) => record.removed.map((part) => part.category)),
+  );
   process.stderr.write(
     `${cleaned.length} cleaned, ${records.length - cleaned.length} refused, ${formatBytes(removedBytes)} of metadata removed` +
       `${groups === '' ? '' : `; removed by group: ${groups}`}\n`,

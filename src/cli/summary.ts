@@ -2,8 +2,19 @@
 import type { Category, Finding, GpsValue, Report } from '../types.js';
 
 const GROUP_ORDER: readonly Category[] = [
-  'location', 'identity', 'thumbnail', 'hidden-data', 'device', 'time', 'text', 'generation',
-  'provenance', 'software', 'colour', 'threat', 'structure',
+  'location',
+  'identity',
+  'thumbnail',
+  'hidden-data',
+  'device',
+  'time',
+  'text',
+  'generation',
+  'provenance',
+  'software',
+  'colour',
+  'threat',
+  'structure',
 ];
 
 export function formatBytes(bytes: number): string {
@@ -29,23 +40,32 @@ function valueText(finding: Finding): string {
 /** One sentence per group that matters most, in plain words. */
 function sentences(findings: readonly Finding[]): string[] {
   const out: string[] = [];
-  const first = (category: Category): Finding | undefined => findings.find((f) => f.category === category);
+  const first = (category: Category): Finding | undefined =>
+    findings.find((f) => f.category === category);
   const gps = findings.find((f) => f.code === 'GPS_POSITION');
   if (gps !== undefined) out.push(`reveals where it was taken: ${valueText(gps)}`);
-  else if (first('location') !== undefined) out.push(`reveals a place: ${valueText(first('location') as Finding)}`);
+  else if (first('location') !== undefined)
+    out.push(`reveals a place: ${valueText(first('location') as Finding)}`);
   const serial = findings.find((f) => f.code === 'SERIAL_NUMBER');
   const model = findings.find((f) => f.name === 'Model' || f.name === 'tiff:Model');
   if (serial !== undefined || model !== undefined) {
-    const parts = [model === undefined ? null : valueText(model), serial === undefined ? null : `serial number ${valueText(serial)}`];
+    const parts = [
+      model === undefined ? null : valueText(model),
+      serial === undefined ? null : `serial number ${valueText(serial)}`,
+    ];
     out.push(`reveals the camera: ${parts.filter((p) => p !== null).join(', ')}`);
   }
   const identity = first('identity');
   if (identity !== undefined) out.push(`names a person or owner: ${valueText(identity)}`);
   const time = first('time');
   if (time !== undefined) out.push(`reveals when: ${valueText(time)}`);
-  if (first('thumbnail') !== undefined) out.push('holds an embedded thumbnail (it may show what was cropped away)');
+  if (first('thumbnail') !== undefined)
+    out.push('holds an embedded thumbnail (it may show what was cropped away)');
   const hidden = first('hidden-data');
-  if (hidden !== undefined) out.push(`hides data after the end of the image: ${hidden.name}, ${formatBytes(Number(hidden.value))}`);
+  if (hidden !== undefined)
+    out.push(
+      `hides data after the end of the image: ${hidden.name}, ${formatBytes(Number(hidden.value))}`,
+    );
   if (first('generation') !== undefined) out.push('holds image-generation parameters (a prompt)');
   return out;
 }

@@ -32,7 +32,10 @@ export async function walk(args: readonly string[], skipDir: string | null): Pro
     try {
       info = await stat(arg);
     } catch {
-      entries.push({ display: arg, error: pixwardenError('ERR_INPUT_NOT_FOUND', `${arg}: no such file or folder`) });
+      entries.push({
+        display: arg,
+        error: pixwardenError('ERR_INPUT_NOT_FOUND', `${arg}: no such file or folder`),
+      });
       continue;
     }
     const absolute = path.resolve(arg);
@@ -41,7 +44,10 @@ export async function walk(args: readonly string[], skipDir: string | null): Pro
     } else if (info.isFile()) {
       entries.push({ display: arg, absolute, relative: path.basename(absolute) });
     } else {
-      entries.push({ display: arg, error: pixwardenError('ERR_INPUT_NOT_FOUND', `${arg}: not a regular file or folder`) });
+      entries.push({
+        display: arg,
+        error: pixwardenError('ERR_INPUT_NOT_FOUND', `${arg}: not a regular file or folder`),
+      });
     }
   }
   return entries;
@@ -54,12 +60,23 @@ async function walkFolder(
   skipDir: string | null,
   entries: WalkEntry[],
 ): Promise<void> {
-  if (skipDir !== null && (await realpath(folder).catch(() => folder)) === skipDir) return;
+  // The output folder is not walked when it lies inside an input folder (its files would be
+  // cleaned again); an input folder that is the output folder itself is walked, and each of its
+  // files is then refused as its own output.
+  if (
+    relative !== '' &&
+    skipDir !== null &&
+    (await realpath(folder).catch(() => folder)) === skipDir
+  )
+    return;
   let names: string[];
   try {
     names = (await readdir(folder)).sort();
   } catch {
-    entries.push({ display: shown, error: pixwardenError('ERR_IO', `${shown}: folder cannot be read`) });
+    entries.push({
+      display: shown,
+      error: pixwardenError('ERR_IO', `${shown}: folder cannot be read`),
+    });
     return;
   }
   for (const name of names) {

@@ -65,14 +65,17 @@ export const gif: FormatHandler = {
     let pos = 13;
     if (screenFlags & 0x80) pos += 3 * (2 << (screenFlags & 7));
     view.need(0, pos, 'global colour table');
-    const parts: Part[] = [{ name: 'header', start: 0, end: pos, role: 'image', category: 'unknown' }];
+    const parts: Part[] = [
+      { name: 'header', start: 0, end: pos, role: 'image', category: 'unknown' },
+    ];
     const blocks: MetadataBlock[] = [];
     const findings: Finding[] = [];
     let frames = 0;
     let end = -1;
 
     while (end < 0) {
-      if (pos >= bytes.length) throw truncated('GIF ends before its trailer', { value: bytes.length });
+      if (pos >= bytes.length)
+        throw truncated('GIF ends before its trailer', { value: bytes.length });
       const start = pos;
       const introducer = view.u8(pos, 'block introducer');
       if (introducer === TRAILER) {
@@ -82,11 +85,13 @@ export const gif: FormatHandler = {
         const imageFlags = view.u8(pos + 9, 'image flags');
         const imageW = view.u16le(pos + 5, 'image width');
         const imageH = view.u16le(pos + 7, 'image height');
-        if (imageW === 0 || imageH === 0) throw malformed(`GIF frame ${frames + 1} is ${imageW} × ${imageH} pixels`);
+        if (imageW === 0 || imageH === 0)
+          throw malformed(`GIF frame ${frames + 1} is ${imageW} × ${imageH} pixels`);
         pos += 10;
         if (imageFlags & 0x80) pos += 3 * (2 << (imageFlags & 7));
         const codeSize = view.u8(pos, 'LZW code size');
-        if (codeSize < 1 || codeSize > 11) throw malformed(`GIF LZW code size ${codeSize} is out of range`);
+        if (codeSize < 1 || codeSize > 11)
+          throw malformed(`GIF LZW code size ${codeSize} is out of range`);
         pos = skipSubBlocks(view, pos + 1);
         frames++;
         parts.push({ name: 'image', start, end: pos, role: 'image', category: 'unknown' });
@@ -152,20 +157,48 @@ function classifyExtension(
     if (LOOP_APPS.has(app) && loopCount(view, start) !== null) {
       parts.push({ name: 'loop extension', start, end, role: 'image', category: 'unknown' });
       if (end - start !== loopExtensionBytes) {
-        findings.push({ code: 'EXTRA_DATA', category: 'structure', source: 'gif-extension', name: 'loop extension', value: end - start - loopExtensionBytes, risk: 'low' });
+        findings.push({
+          code: 'EXTRA_DATA',
+          category: 'structure',
+          source: 'gif-extension',
+          name: 'loop extension',
+          value: end - start - loopExtensionBytes,
+          risk: 'low',
+        });
       }
     } else if (app === 'XMP DataXMP') {
       // XMP's sub-blocks are raw text followed by a 258-byte "magic trailer"; the whole run of
       // bytes up to the terminator is the packet.
       const data = view.slice(start + 14, Math.max(0, end - start - 14 - 258), 'XMP data');
       blocks.push({ kind: 'xmp', name: 'XMP application extension', data });
-      parts.push({ name: 'XMP application extension', start, end, role: 'drop', category: 'metadata' });
+      parts.push({
+        name: 'XMP application extension',
+        start,
+        end,
+        role: 'drop',
+        category: 'metadata',
+      });
     } else {
-      const name = app === '' ? 'application extension' : `application extension ${app.replace(/[^\x20-\x7e]/g, '?')}`;
-      parts.push({ name, start, end, role: 'drop', category: app === 'ICCRGBG1012' ? 'colour' : 'metadata' });
+      const name =
+        app === ''
+          ? 'application extension'
+          : `application extension ${app.replace(/[^\x20-\x7e]/g, '?')}`;
+      parts.push({
+        name,
+        start,
+        end,
+        role: 'drop',
+        category: app === 'ICCRGBG1012' ? 'colour' : 'metadata',
+      });
     }
   } else {
-    parts.push({ name: `extension 0x${label.toString(16)}`, start, end, role: 'drop', category: 'unknown' });
+    parts.push({
+      name: `extension 0x${label.toString(16)}`,
+      start,
+      end,
+      role: 'drop',
+      category: 'unknown',
+    });
   }
 }
 

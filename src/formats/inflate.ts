@@ -4,7 +4,8 @@ import { inflateSync } from 'node:zlib';
 /** Compressed text or profile data is never inflated past this many bytes. */
 export const maxInflateBytes = 1024 * 1024;
 
-export type InflateResult = { ok: true; data: Uint8Array } | { ok: false; reason: 'over-limit' | 'corrupt' };
+export type InflateResult =
+  { ok: true; data: Uint8Array } | { ok: false; reason: 'over-limit' | 'corrupt' };
 
 /**
  * Inflates zlib data, stopping at `limit` bytes. zlib's `maxOutputLength` aborts as soon as the

@@ -31,7 +31,19 @@ const COM = 0xfe;
 
 /** Markers that carry decoding tables or frame parameters (besides SOS). */
 const TABLE_MARKERS = new Set([
-  0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf, // SOFn
+  0xc0,
+  0xc1,
+  0xc2,
+  0xc3,
+  0xc5,
+  0xc6,
+  0xc7,
+  0xc9,
+  0xca,
+  0xcb,
+  0xcd,
+  0xce,
+  0xcf, // SOFn
   0xc4, // DHT
   0xcc, // DAC
   0xdb, // DQT
@@ -40,7 +52,9 @@ const TABLE_MARKERS = new Set([
   0xde, // DHP
   0xdf, // EXP
 ]);
-const SOF_MARKERS = new Set([0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf]);
+const SOF_MARKERS = new Set([
+  0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf,
+]);
 
 const EXIF_ID = ascii('Exif\0');
 const XMP_ID = ascii('http://ns.adobe.com/xap/1.0/\0');
@@ -65,7 +79,15 @@ interface Segment {
   end: number;
 }
 
-const TABLE_NAMES: Record<number, string> = { 0xc4: 'DHT', 0xcc: 'DAC', 0xdb: 'DQT', 0xdc: 'DNL', 0xdd: 'DRI', 0xde: 'DHP', 0xdf: 'EXP' };
+const TABLE_NAMES: Record<number, string> = {
+  0xc4: 'DHT',
+  0xcc: 'DAC',
+  0xdb: 'DQT',
+  0xdc: 'DNL',
+  0xdd: 'DRI',
+  0xde: 'DHP',
+  0xdf: 'EXP',
+};
 
 function markerName(marker: number): string {
   const table = TABLE_NAMES[marker];
@@ -108,8 +130,16 @@ export const jpeg: FormatHandler = {
         // Decoders skip stray bytes between segments up to the next marker; so do we, and the
         // skipped bytes are never copied.
         const next = nextMarker(bytes, pos);
-        if (next === -1) throw truncated(`JPEG has stray bytes at offset ${pos} and no marker after them`);
-        findings.push({ code: 'STRAY_BYTES', category: 'structure', source: 'container', name: 'bytes between segments', value: next - pos, risk: 'low' });
+        if (next === -1)
+          throw truncated(`JPEG has stray bytes at offset ${pos} and no marker after them`);
+        findings.push({
+          code: 'STRAY_BYTES',
+          category: 'structure',
+          source: 'container',
+          name: 'bytes between segments',
+          value: next - pos,
+          risk: 'low',
+        });
         pos = next;
       }
       // Any number of FF fill bytes may precede a marker.
@@ -117,7 +147,13 @@ export const jpeg: FormatHandler = {
       while (bytes[markerAt + 1] === 0xff) markerAt++;
       const marker = view.u8(markerAt + 1, 'marker');
       if (marker === EOI) {
-        parts.push({ name: 'EOI', start: markerAt, end: markerAt + 2, role: 'image', category: 'unknown' });
+        parts.push({
+          name: 'EOI',
+          start: markerAt,
+          end: markerAt + 2,
+          role: 'image',
+          category: 'unknown',
+        });
         end = markerAt + 2;
         break;
       }
@@ -128,9 +164,15 @@ export const jpeg: FormatHandler = {
         continue;
       }
       const length = view.u16be(markerAt + 2, `${markerName(marker)} length`);
-      if (length < 2) throw malformed(`JPEG ${markerName(marker)} at offset ${markerAt} has length ${length}`);
+      if (length < 2)
+        throw malformed(`JPEG ${markerName(marker)} at offset ${markerAt} has length ${length}`);
       view.need(markerAt + 2, length, `${markerName(marker)} segment`);
-      const segment: Segment = { marker, start: markerAt, payload: markerAt + 4, end: markerAt + 2 + length };
+      const segment: Segment = {
+        marker,
+        start: markerAt,
+        payload: markerAt + 4,
+        end: markerAt + 2 + length,
+      };
       pos = segment.end;
 
       if (SOF_MARKERS.has(marker)) {
@@ -145,7 +187,13 @@ export const jpeg: FormatHandler = {
         if (!sawFrame) throw malformed('JPEG scan starts before any frame header');
         sawScan = true;
         pos = scanEnd(bytes, segment.end);
-        parts.push({ name: 'SOS', start: segment.start, end: pos, role: 'image', category: 'unknown' });
+        parts.push({
+          name: 'SOS',
+          start: segment.start,
+          end: pos,
+          role: 'image',
+          category: 'unknown',
+        });
       } else if (marker === APP0) {
         classifyApp0(view, segment, parts, findings);
       } else if (marker === APP1) {
@@ -155,7 +203,11 @@ export const jpeg: FormatHandler = {
           blocks.push({ kind: 'exif', name: 'APP1 Exif', data: tiff });
           add(segment, 'APP1 Exif', 'exif', 'metadata');
         } else if (startsWith(view, segment, XMP_ID)) {
-          blocks.push({ kind: 'xmp', name: 'APP1 XMP', data: bytes.subarray(segment.payload + XMP_ID.length, segment.end) });
+          blocks.push({
+            kind: 'xmp',
+            name: 'APP1 XMP',
+            data: bytes.subarray(segment.payload + XMP_ID.length, segment.end),
+          });
           add(segment, 'APP1 XMP', 'drop', 'metadata');
         } else if (startsWith(view, segment, XMP_EXT_ID)) {
           add(segment, 'APP1 extended XMP', 'drop', 'metadata');
@@ -171,20 +223,47 @@ export const jpeg: FormatHandler = {
         add(segment, 'APP2 MPF', 'drop', 'metadata');
       } else if (marker === APP13) {
         if (startsWith(view, segment, PHOTOSHOP_ID)) {
-          blocks.push({ kind: 'iptc', name: 'APP13 Photoshop', data: bytes.subarray(segment.payload + PHOTOSHOP_ID.length, segment.end) });
+          blocks.push({
+            kind: 'iptc',
+            name: 'APP13 Photoshop',
+            data: bytes.subarray(segment.payload + PHOTOSHOP_ID.length, segment.end),
+          });
         }
         add(segment, 'APP13 Photoshop', 'drop', 'metadata');
-      } else if (marker === APP14 && startsWith(view, segment, ADOBE_ID) && segment.end - segment.payload >= adobePayloadBytes) {
+      } else if (
+        marker === APP14 &&
+        startsWith(view, segment, ADOBE_ID) &&
+        segment.end - segment.payload >= adobePayloadBytes
+      ) {
         add(segment, 'APP14 Adobe', 'image', 'unknown');
         if (segment.end - segment.payload !== adobePayloadBytes) {
-          findings.push({ code: 'EXTRA_DATA', category: 'structure', source: 'container', name: 'APP14 Adobe', value: segment.end - segment.payload - adobePayloadBytes, risk: 'low' });
+          findings.push({
+            code: 'EXTRA_DATA',
+            category: 'structure',
+            source: 'container',
+            name: 'APP14 Adobe',
+            value: segment.end - segment.payload - adobePayloadBytes,
+            risk: 'low',
+          });
         }
       } else if (marker === APP11) {
-        findings.push({ code: 'PROVENANCE_MANIFEST', category: 'provenance', source: 'container', name: 'APP11 JUMBF', value: segment.end - segment.start, risk: 'medium' });
+        findings.push({
+          code: 'PROVENANCE_MANIFEST',
+          category: 'provenance',
+          source: 'container',
+          name: 'APP11 JUMBF',
+          value: segment.end - segment.start,
+          risk: 'medium',
+        });
         add(segment, 'APP11 JUMBF', 'drop', 'provenance');
       } else if (marker === COM) {
         const text = latin1(bytes.subarray(segment.payload, segment.end));
-        blocks.push({ kind: 'comment', name: 'COM', data: bytes.subarray(segment.payload, segment.end), text });
+        blocks.push({
+          kind: 'comment',
+          name: 'COM',
+          data: bytes.subarray(segment.payload, segment.end),
+          text,
+        });
         add(segment, 'COM', 'drop', 'text');
       } else if (marker > APP0 && marker <= 0xef) {
         add(segment, markerName(marker), 'drop', 'unknown');
@@ -228,7 +307,9 @@ export const jpeg: FormatHandler = {
     for (const part of parsed.parts) {
       if (part.role !== 'image' || part === parsed.parts[0] || part === jfif) continue;
       if (part.name === 'APP14 Adobe') {
-        out.push(segmentBytes(APP14, [bytes.subarray(part.start + 4, part.start + 4 + adobePayloadBytes)]));
+        out.push(
+          segmentBytes(APP14, [bytes.subarray(part.start + 4, part.start + 4 + adobePayloadBytes)]),
+        );
       } else {
         out.push(bytes.subarray(part.start, part.end));
       }
@@ -245,7 +326,11 @@ export const jpeg: FormatHandler = {
  */
 function isMarker(code: number, standalone = false): boolean {
   if (standalone && (code === 0x01 || (code >= 0xd0 && code <= 0xd7))) return true;
-  return (code >= 0xc0 && code <= 0xcf) || (code >= 0xd8 && code <= 0xdf) || (code >= 0xe0 && code <= 0xfe);
+  return (
+    (code >= 0xc0 && code <= 0xcf) ||
+    (code >= 0xd8 && code <= 0xdf) ||
+    (code >= 0xe0 && code <= 0xfe)
+  );
 }
 
 /** The offset of the next FF that starts a marker, at or after `from`; -1 when there is none. */
@@ -277,20 +362,59 @@ function classifyApp0(view: ByteView, segment: Segment, parts: Part[], findings:
     const thumbH = view.u8(segment.payload + 13, 'JFIF thumbnail height');
     const first = !parts.some((part) => part.name === 'APP0 JFIF');
     if (first && segment.end - segment.payload !== 14 + thumbW * thumbH * 3) {
-      findings.push({ code: 'EXTRA_DATA', category: 'structure', source: 'jfif', name: 'APP0 JFIF', value: size, risk: 'low' });
+      findings.push({
+        code: 'EXTRA_DATA',
+        category: 'structure',
+        source: 'jfif',
+        name: 'APP0 JFIF',
+        value: size,
+        risk: 'low',
+      });
     }
     if (thumbW * thumbH > 0) {
-      findings.push({ code: 'EMBEDDED_THUMBNAIL', category: 'thumbnail', source: 'jfif', name: 'JFIF thumbnail', value: `${thumbW}x${thumbH}`, risk: 'high' });
+      findings.push({
+        code: 'EMBEDDED_THUMBNAIL',
+        category: 'thumbnail',
+        source: 'jfif',
+        name: 'JFIF thumbnail',
+        value: `${thumbW}x${thumbH}`,
+        risk: 'high',
+      });
     }
-    parts.push({ name: first ? 'APP0 JFIF' : 'APP0 JFIF (repeated)', start: segment.start, end: segment.end, role: first ? 'image' : 'drop', category: 'metadata' });
+    parts.push({
+      name: first ? 'APP0 JFIF' : 'APP0 JFIF (repeated)',
+      start: segment.start,
+      end: segment.end,
+      role: first ? 'image' : 'drop',
+      category: 'metadata',
+    });
     return;
   }
   if (startsWith(view, segment, JFXX_ID)) {
-    findings.push({ code: 'EMBEDDED_THUMBNAIL', category: 'thumbnail', source: 'jfif', name: 'JFXX thumbnail', value: size, risk: 'high' });
-    parts.push({ name: 'APP0 JFXX', start: segment.start, end: segment.end, role: 'drop', category: 'thumbnail' });
+    findings.push({
+      code: 'EMBEDDED_THUMBNAIL',
+      category: 'thumbnail',
+      source: 'jfif',
+      name: 'JFXX thumbnail',
+      value: size,
+      risk: 'high',
+    });
+    parts.push({
+      name: 'APP0 JFXX',
+      start: segment.start,
+      end: segment.end,
+      role: 'drop',
+      category: 'thumbnail',
+    });
     return;
   }
-  parts.push({ name: 'APP0', start: segment.start, end: segment.end, role: 'drop', category: 'unknown' });
+  parts.push({
+    name: 'APP0',
+    start: segment.start,
+    end: segment.end,
+    role: 'drop',
+    category: 'unknown',
+  });
 }
 
 /** A JFIF APP0 segment with version, units and densities, and no thumbnail. */
@@ -315,13 +439,17 @@ function segmentBytes(marker: number, pieces: readonly Uint8Array[]): Uint8Array
  * Joins APP2 ICC chunks in sequence order. Chunks must number 1..count exactly once with one
  * agreed count; anything else is a broken profile, reported and dropped.
  */
-function assembleIcc(chunks: readonly { seq: number; count: number; data: Uint8Array }[]): ParsedImage['icc'] {
+function assembleIcc(
+  chunks: readonly { seq: number; count: number; data: Uint8Array }[],
+): ParsedImage['icc'] {
   if (chunks.length === 0) return null;
   const count = chunks[0]?.count ?? 0;
   const sorted = [...chunks].sort((a, b) => a.seq - b.seq);
   const ordered = sorted.every((chunk, i) => chunk.seq === i + 1 && chunk.count === count);
   if (!ordered || sorted.length !== count) {
-    return { problem: `ICC profile chunks are numbered ${sorted.map((c) => `${c.seq}/${c.count}`).join(', ')}` };
+    return {
+      problem: `ICC profile chunks are numbered ${sorted.map((c) => `${c.seq}/${c.count}`).join(', ')}`,
+    };
   }
   return concat(sorted.map((chunk) => chunk.data));
 }

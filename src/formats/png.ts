@@ -23,8 +23,21 @@ import type { Carry, FormatHandler, MetadataBlock, ParsedImage, Part } from './t
 export const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 
 const RENDERING_CHUNKS = new Set([
-  'IHDR', 'PLTE', 'IDAT', 'IEND', 'tRNS', 'gAMA', 'cHRM', 'sRGB', 'sBIT', 'cICP', 'mDCV',
-  'cLLI', 'acTL', 'fcTL', 'fdAT',
+  'IHDR',
+  'PLTE',
+  'IDAT',
+  'IEND',
+  'tRNS',
+  'gAMA',
+  'cHRM',
+  'sRGB',
+  'sBIT',
+  'cICP',
+  'mDCV',
+  'cLLI',
+  'acTL',
+  'fcTL',
+  'fdAT',
 ]);
 const TEXT_CHUNKS = new Set(['tEXt', 'zTXt', 'iTXt']);
 const maxChunkDataBytes = 0x7fffffff;
@@ -41,9 +54,11 @@ interface Chunk {
 
 function readChunk(view: ByteView, pos: number): Chunk {
   const length = view.u32be(pos, 'chunk length');
-  if (length > maxChunkDataBytes) throw malformed(`PNG chunk at offset ${pos} declares ${length} bytes, more than PNG allows`);
+  if (length > maxChunkDataBytes)
+    throw malformed(`PNG chunk at offset ${pos} declares ${length} bytes, more than PNG allows`);
   const type = view.latin1(pos + 4, 4, 'chunk type');
-  if (!/^[A-Za-z]{4}$/.test(type)) throw malformed(`PNG chunk at offset ${pos} has an invalid type`);
+  if (!/^[A-Za-z]{4}$/.test(type))
+    throw malformed(`PNG chunk at offset ${pos} has an invalid type`);
   view.need(pos + 8, length + 4, `chunk ${type}`);
   return { type, start: pos, data: pos + 8, length, end: pos + 12 + length };
 }
@@ -75,7 +90,14 @@ export const png: FormatHandler = {
       if (pos === bytes.length && seen.has('IDAT')) {
         // Some writers stop after the last chunk without IEND. The image data is complete (zlib
         // checks that when decoding); the clean copy gets its IEND.
-        findings.push({ code: 'MISSING_IEND', category: 'structure', source: 'container', name: 'IEND', value: 'missing', risk: 'low' });
+        findings.push({
+          code: 'MISSING_IEND',
+          category: 'structure',
+          source: 'container',
+          name: 'IEND',
+          value: 'missing',
+          risk: 'low',
+        });
         end = pos;
         break;
       }
@@ -90,10 +112,20 @@ export const png: FormatHandler = {
       const data = bytes.subarray(chunk.data, chunk.data + chunk.length);
 
       if ((rendering || type === 'iCCP' || type === 'eXIf') && !goodCrc) {
-        throw pixwardenError('ERR_CRC_MISMATCH', `PNG chunk ${type} at offset ${chunk.start} fails its CRC check`);
+        throw pixwardenError(
+          'ERR_CRC_MISMATCH',
+          `PNG chunk ${type} at offset ${chunk.start} fails its CRC check`,
+        );
       }
       if (!goodCrc) {
-        findings.push({ code: 'CRC_MISMATCH', category: 'structure', source: 'container', name: type, value: chunk.start, risk: 'low' });
+        findings.push({
+          code: 'CRC_MISMATCH',
+          category: 'structure',
+          source: 'container',
+          name: type,
+          value: chunk.start,
+          risk: 'low',
+        });
       }
       if (critical && !rendering) throw malformed(`PNG has unknown critical chunk ${type}`);
       if ((type === 'IHDR' || type === 'acTL') && seen.has(type)) {
@@ -101,7 +133,14 @@ export const png: FormatHandler = {
       }
       if (type === 'PLTE' && seen.has(type)) {
         // Decoders disagree on which palette wins; both are copied, so each decodes as before.
-        findings.push({ code: 'DUPLICATE_CHUNK', category: 'structure', source: 'container', name: 'PLTE', value: chunk.start, risk: 'low' });
+        findings.push({
+          code: 'DUPLICATE_CHUNK',
+          category: 'structure',
+          source: 'container',
+          name: 'PLTE',
+          value: chunk.start,
+          risk: 'low',
+        });
       }
       seen.add(type);
 
@@ -115,27 +154,76 @@ export const png: FormatHandler = {
       }
 
       if (rendering) {
-        parts.push({ name: type, start: chunk.start, end: chunk.end, role: 'image', category: 'unknown' });
+        parts.push({
+          name: type,
+          start: chunk.start,
+          end: chunk.end,
+          role: 'image',
+          category: 'unknown',
+        });
         if (type === 'IEND') end = chunk.end;
       } else if (type === 'iCCP') {
         icc ??= readIccp(data, findings);
-        parts.push({ name: type, start: chunk.start, end: chunk.end, role: 'icc', category: 'colour' });
+        parts.push({
+          name: type,
+          start: chunk.start,
+          end: chunk.end,
+          role: 'icc',
+          category: 'colour',
+        });
       } else if (type === 'eXIf') {
         exif ??= data;
         blocks.push({ kind: 'exif', name: 'eXIf', data });
-        parts.push({ name: type, start: chunk.start, end: chunk.end, role: 'exif', category: 'metadata' });
+        parts.push({
+          name: type,
+          start: chunk.start,
+          end: chunk.end,
+          role: 'exif',
+          category: 'metadata',
+        });
       } else if (TEXT_CHUNKS.has(type)) {
         const block = readText(type, data, findings);
         if (block !== null) blocks.push(block);
-        parts.push({ name: type, start: chunk.start, end: chunk.end, role: 'drop', category: 'text' });
+        parts.push({
+          name: type,
+          start: chunk.start,
+          end: chunk.end,
+          role: 'drop',
+          category: 'text',
+        });
       } else if (type === 'tIME') {
         blocks.push({ kind: 'text', name: 'tIME', keyword: 'tIME', data, text: readTime(data) });
-        parts.push({ name: type, start: chunk.start, end: chunk.end, role: 'drop', category: 'time' });
+        parts.push({
+          name: type,
+          start: chunk.start,
+          end: chunk.end,
+          role: 'drop',
+          category: 'time',
+        });
       } else if (type === 'caBX') {
-        findings.push({ code: 'PROVENANCE_MANIFEST', category: 'provenance', source: 'container', name: 'caBX C2PA', value: chunk.length, risk: 'medium' });
-        parts.push({ name: type, start: chunk.start, end: chunk.end, role: 'drop', category: 'provenance' });
+        findings.push({
+          code: 'PROVENANCE_MANIFEST',
+          category: 'provenance',
+          source: 'container',
+          name: 'caBX C2PA',
+          value: chunk.length,
+          risk: 'medium',
+        });
+        parts.push({
+          name: type,
+          start: chunk.start,
+          end: chunk.end,
+          role: 'drop',
+          category: 'provenance',
+        });
       } else {
-        parts.push({ name: type, start: chunk.start, end: chunk.end, role: 'drop', category: 'unknown' });
+        parts.push({
+          name: type,
+          start: chunk.start,
+          end: chunk.end,
+          role: 'drop',
+          category: 'unknown',
+        });
       }
     }
 
@@ -184,22 +272,38 @@ export function chunkBytes(type: string, data: Uint8Array): Uint8Array {
 }
 
 function iccpChunk(profile: Uint8Array): Uint8Array {
-  return chunkBytes('iCCP', concat([ascii(ICCP_KEYWORD), Uint8Array.of(0, 0), deflateSync(profile)]));
+  return chunkBytes(
+    'iCCP',
+    concat([ascii(ICCP_KEYWORD), Uint8Array.of(0, 0), deflateSync(profile)]),
+  );
 }
 
 /** Reads an iCCP chunk: keyword, NUL, method 0, zlib data inflated under the cap. */
 function readIccp(data: Uint8Array, findings: Finding[]): ParsedImage['icc'] {
   const nul = data.indexOf(0);
-  if (nul < 1 || nul > 79 || nul + 2 > data.length) return { problem: 'iCCP chunk has no valid keyword' };
+  if (nul < 1 || nul > 79 || nul + 2 > data.length)
+    return { problem: 'iCCP chunk has no valid keyword' };
   const keyword = latin1(data.subarray(0, nul));
   if (keyword !== ICCP_KEYWORD) {
     // The profile name is free text chosen by whoever made the file.
-    findings.push({ code: 'ICC_PROFILE_NAME', category: 'colour', source: 'icc', name: 'iCCP profile name', value: keyword, risk: 'low' });
+    findings.push({
+      code: 'ICC_PROFILE_NAME',
+      category: 'colour',
+      source: 'icc',
+      name: 'iCCP profile name',
+      value: keyword,
+      risk: 'low',
+    });
   }
   if (data[nul + 1] !== 0) return { problem: 'iCCP chunk uses an unknown compression method' };
   const inflated = inflateCapped(data.subarray(nul + 2));
   if (!inflated.ok) {
-    return { problem: inflated.reason === 'over-limit' ? 'iCCP profile inflates past the limit' : 'iCCP profile data is corrupt' };
+    return {
+      problem:
+        inflated.reason === 'over-limit'
+          ? 'iCCP profile inflates past the limit'
+          : 'iCCP profile data is corrupt',
+    };
   }
   return inflated.data;
 }
@@ -211,7 +315,14 @@ function readIccp(data: Uint8Array, findings: Finding[]): ParsedImage['icc'] {
 function readText(type: string, data: Uint8Array, findings: Finding[]): MetadataBlock | null {
   const nul = data.indexOf(0);
   if (nul < 1) {
-    findings.push({ code: 'MALFORMED_TEXT', category: 'structure', source: 'png-text', name: type, value: data.length, risk: 'low' });
+    findings.push({
+      code: 'MALFORMED_TEXT',
+      category: 'structure',
+      source: 'png-text',
+      name: type,
+      value: data.length,
+      risk: 'low',
+    });
     return null;
   }
   const keyword = latin1(data.subarray(0, nul));
@@ -228,7 +339,14 @@ function readText(type: string, data: Uint8Array, findings: Finding[]): Metadata
     const langEnd = data.indexOf(0, nul + 3);
     const translatedEnd = langEnd === -1 ? -1 : data.indexOf(0, langEnd + 1);
     if (translatedEnd === -1) {
-      findings.push({ code: 'MALFORMED_TEXT', category: 'structure', source: 'png-text', name: `${type} ${keyword}`, value: data.length, risk: 'low' });
+      findings.push({
+        code: 'MALFORMED_TEXT',
+        category: 'structure',
+        source: 'png-text',
+        name: `${type} ${keyword}`,
+        value: data.length,
+        risk: 'low',
+      });
       return null;
     }
     encoding = 'utf8';
@@ -243,13 +361,19 @@ function readText(type: string, data: Uint8Array, findings: Finding[]): Metadata
   return { kind: 'text', name: type, keyword, data: body, text };
 }
 
-function textProblem(type: string, keyword: string, reason: 'over-limit' | 'corrupt', findings: Finding[]): null {
+function textProblem(
+  type: string,
+  keyword: string,
+  reason: 'over-limit' | 'corrupt',
+  findings: Finding[],
+): null {
   findings.push({
     code: reason === 'over-limit' ? 'TEXT_OVER_LIMIT' : 'MALFORMED_TEXT',
     category: 'structure',
     source: 'png-text',
     name: `${type} ${keyword}`,
-    value: reason === 'over-limit' ? 'compressed text over the limit' : 'compressed text is corrupt',
+    value:
+      reason === 'over-limit' ? 'compressed text over the limit' : 'compressed text is corrupt',
     risk: reason === 'over-limit' ? 'medium' : 'low',
   });
   return null;

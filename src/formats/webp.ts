@@ -37,7 +37,10 @@ export const webp: FormatHandler = {
     const end = 8 + riffSize;
     if (riffSize % 2 === 1) throw malformed(`WebP RIFF size ${riffSize} is odd`);
     if (end > bytes.length) {
-      throw truncated(`WebP RIFF size says ${end} bytes, the file has ${bytes.length}`, { value: bytes.length, limit: end });
+      throw truncated(`WebP RIFF size says ${end} bytes, the file has ${bytes.length}`, {
+        value: bytes.length,
+        limit: end,
+      });
     }
     const body = new ByteView(bytes.subarray(0, end), 'WebP');
     const parts: Part[] = [];
@@ -86,7 +89,9 @@ export const webp: FormatHandler = {
         icc ??= data;
         parts.push({ name: 'ICCP', ...part, role: 'icc', category: 'colour' });
       } else if (fourcc === 'EXIF') {
-        const tiff = Buffer.from(data.subarray(0, 6)).equals(EXIF_PREFIX) ? data.subarray(EXIF_PREFIX.length) : data;
+        const tiff = Buffer.from(data.subarray(0, 6)).equals(EXIF_PREFIX)
+          ? data.subarray(EXIF_PREFIX.length)
+          : data;
         exif ??= tiff;
         blocks.push({ kind: 'exif', name: 'EXIF', data: tiff });
         parts.push({ name: 'EXIF', ...part, role: 'exif', category: 'metadata' });
@@ -94,7 +99,12 @@ export const webp: FormatHandler = {
         blocks.push({ kind: 'xmp', name: 'XMP', data });
         parts.push({ name: 'XMP', ...part, role: 'drop', category: 'metadata' });
       } else {
-        parts.push({ name: fourcc.trim() || 'unnamed chunk', ...part, role: 'drop', category: 'unknown' });
+        parts.push({
+          name: fourcc.trim() || 'unnamed chunk',
+          ...part,
+          role: 'drop',
+          category: 'unknown',
+        });
       }
       if (flags === null && parts.length === 1 && !bitstream) {
         throw malformed(`WebP starts with chunk ${fourcc}, not VP8, VP8L or VP8X`);
@@ -112,7 +122,14 @@ export const webp: FormatHandler = {
       ];
       for (const [flag, present, name] of announced) {
         if (((flags & flag) !== 0) !== present) {
-          findings.push({ code: 'FLAG_MISMATCH', category: 'structure', source: 'container', name: `VP8X ${name} flag`, value: present ? 'chunk present, flag clear' : 'flag set, no chunk', risk: 'low' });
+          findings.push({
+            code: 'FLAG_MISMATCH',
+            category: 'structure',
+            source: 'container',
+            name: `VP8X ${name} flag`,
+            value: present ? 'chunk present, flag clear' : 'flag set, no chunk',
+            risk: 'low',
+          });
         }
       }
     }
@@ -177,8 +194,15 @@ function bitstreamSize(fourcc: string, data: Uint8Array): { width: number; heigh
     const bits = view.u32le(1, 'VP8L size');
     return { width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1 };
   }
-  if (view.u8(3, 'VP8 start code') !== 0x9d || view.u8(4, 'VP8 start code') !== 0x01 || view.u8(5, 'VP8 start code') !== 0x2a) {
+  if (
+    view.u8(3, 'VP8 start code') !== 0x9d ||
+    view.u8(4, 'VP8 start code') !== 0x01 ||
+    view.u8(5, 'VP8 start code') !== 0x2a
+  ) {
     throw malformed('WebP VP8 key frame start code is missing');
   }
-  return { width: view.u16le(6, 'VP8 width') & 0x3fff, height: view.u16le(8, 'VP8 height') & 0x3fff };
+  return {
+    width: view.u16le(6, 'VP8 width') & 0x3fff,
+    height: view.u16le(8, 'VP8 height') & 0x3fff,
+  };
 }

@@ -20,75 +20,193 @@ const PLACE: Rule = ['LOCATION_NAME', 'location', 'high'];
 const GENERATION: Rule = ['GENERATION_PARAMETERS', 'generation', 'medium'];
 
 const EXIF_RULES: Record<string, Rule> = {
-  Make: DEVICE, Model: DEVICE, LensMake: DEVICE, LensModel: DEVICE, HostComputer: DEVICE,
-  UniqueCameraModel: DEVICE, LocalizedCameraModel: DEVICE,
-  BodySerialNumber: SERIAL, SerialNumber: SERIAL, CameraSerialNumber: SERIAL,
-  LensSerialNumber: SERIAL, InternalSerialNumber: SERIAL, ImageUniqueID: ['UNIQUE_ID', 'device', 'high'],
-  Software: SOFTWARE, ProcessingSoftware: SOFTWARE,
-  DateTimeOriginal: TIME, CreateDate: TIME, ModifyDate: TIME, DateTime: TIME,
-  DateTimeDigitized: TIME, OffsetTime: TIME, OffsetTimeOriginal: TIME, OffsetTimeDigitized: TIME,
-  Artist: IDENTITY, Copyright: IDENTITY, CameraOwnerName: IDENTITY, OwnerName: IDENTITY,
+  Make: DEVICE,
+  Model: DEVICE,
+  LensMake: DEVICE,
+  LensModel: DEVICE,
+  HostComputer: DEVICE,
+  UniqueCameraModel: DEVICE,
+  LocalizedCameraModel: DEVICE,
+  BodySerialNumber: SERIAL,
+  SerialNumber: SERIAL,
+  CameraSerialNumber: SERIAL,
+  LensSerialNumber: SERIAL,
+  InternalSerialNumber: SERIAL,
+  ImageUniqueID: ['UNIQUE_ID', 'device', 'high'],
+  Software: SOFTWARE,
+  ProcessingSoftware: SOFTWARE,
+  DateTimeOriginal: TIME,
+  CreateDate: TIME,
+  ModifyDate: TIME,
+  DateTime: TIME,
+  DateTimeDigitized: TIME,
+  OffsetTime: TIME,
+  OffsetTimeOriginal: TIME,
+  OffsetTimeDigitized: TIME,
+  Artist: IDENTITY,
+  Copyright: IDENTITY,
+  CameraOwnerName: IDENTITY,
+  OwnerName: IDENTITY,
   XPAuthor: IDENTITY,
-  ImageDescription: TEXT, UserComment: TEXT, XPComment: TEXT, XPTitle: TEXT, XPSubject: TEXT,
-  XPKeywords: TEXT, DocumentName: TEXT, PageName: TEXT,
+  ImageDescription: TEXT,
+  UserComment: TEXT,
+  XPComment: TEXT,
+  XPTitle: TEXT,
+  XPSubject: TEXT,
+  XPKeywords: TEXT,
+  DocumentName: TEXT,
+  PageName: TEXT,
 };
 
 /** EXIF fields that only describe the structure; not worth a finding of their own. */
 const EXIF_STRUCTURAL = new Set([
-  'ExifIFDPointer', 'GPSInfoIFDPointer', 'InteropIFDPointer', 'XResolution', 'YResolution',
-  'ResolutionUnit', 'YCbCrPositioning', 'ExifVersion', 'FlashpixVersion', 'ColorSpace',
-  'ComponentsConfiguration', 'ExifImageWidth', 'ExifImageHeight', 'Orientation',
-  'ImageWidth', 'ImageHeight', 'BitsPerSample', 'Compression', 'PhotometricInterpretation',
-  'SamplesPerPixel', 'PlanarConfiguration', 'YCbCrSubSampling', 'InteropIndex', 'InteropVersion',
+  'ExifIFDPointer',
+  'GPSInfoIFDPointer',
+  'InteropIFDPointer',
+  'XResolution',
+  'YResolution',
+  'ResolutionUnit',
+  'YCbCrPositioning',
+  'ExifVersion',
+  'FlashpixVersion',
+  'ColorSpace',
+  'ComponentsConfiguration',
+  'ExifImageWidth',
+  'ExifImageHeight',
+  'Orientation',
+  'ImageWidth',
+  'ImageHeight',
+  'BitsPerSample',
+  'Compression',
+  'PhotometricInterpretation',
+  'SamplesPerPixel',
+  'PlanarConfiguration',
+  'YCbCrSubSampling',
+  'InteropIndex',
+  'InteropVersion',
 ]);
 
 const XMP_RULES: Record<string, Rule> = {
-  'tiff:Make': DEVICE, 'tiff:Model': DEVICE, 'aux:Lens': DEVICE, 'exifEX:LensModel': DEVICE,
-  'exifEX:LensMake': DEVICE, 'aux:LensInfo': DEVICE,
-  'aux:SerialNumber': SERIAL, 'exifEX:BodySerialNumber': SERIAL, 'aux:LensSerialNumber': SERIAL,
-  'exifEX:LensSerialNumber': SERIAL, 'exifEX:CameraOwnerName': IDENTITY, 'aux:OwnerName': IDENTITY,
-  'xmp:CreatorTool': SOFTWARE, 'tiff:Software': SOFTWARE, 'photoshop:History': SOFTWARE,
-  'xmpMM:History': SOFTWARE, 'xmpMM:DerivedFrom': SOFTWARE, 'xmpMM:DocumentID': SOFTWARE,
-  'xmpMM:InstanceID': SOFTWARE, 'xmpMM:OriginalDocumentID': SOFTWARE,
-  'xmp:CreateDate': TIME, 'xmp:ModifyDate': TIME, 'xmp:MetadataDate': TIME,
-  'exif:DateTimeOriginal': TIME, 'exif:DateTimeDigitized': TIME, 'photoshop:DateCreated': TIME,
+  'tiff:Make': DEVICE,
+  'tiff:Model': DEVICE,
+  'aux:Lens': DEVICE,
+  'exifEX:LensModel': DEVICE,
+  'exifEX:LensMake': DEVICE,
+  'aux:LensInfo': DEVICE,
+  'aux:SerialNumber': SERIAL,
+  'exifEX:BodySerialNumber': SERIAL,
+  'aux:LensSerialNumber': SERIAL,
+  'exifEX:LensSerialNumber': SERIAL,
+  'exifEX:CameraOwnerName': IDENTITY,
+  'aux:OwnerName': IDENTITY,
+  'xmp:CreatorTool': SOFTWARE,
+  'tiff:Software': SOFTWARE,
+  'photoshop:History': SOFTWARE,
+  'xmpMM:History': SOFTWARE,
+  'xmpMM:DerivedFrom': SOFTWARE,
+  'xmpMM:DocumentID': SOFTWARE,
+  'xmpMM:InstanceID': SOFTWARE,
+  'xmpMM:OriginalDocumentID': SOFTWARE,
+  'xmp:CreateDate': TIME,
+  'xmp:ModifyDate': TIME,
+  'xmp:MetadataDate': TIME,
+  'exif:DateTimeOriginal': TIME,
+  'exif:DateTimeDigitized': TIME,
+  'photoshop:DateCreated': TIME,
   'tiff:DateTime': TIME,
-  'dc:creator': IDENTITY, 'dc:rights': IDENTITY, 'dc:contributor': IDENTITY, 'dc:publisher': IDENTITY,
-  'xmpRights:Owner': IDENTITY, 'xmpRights:UsageTerms': IDENTITY, 'xmpRights:WebStatement': IDENTITY,
-  'photoshop:AuthorsPosition': IDENTITY, 'photoshop:Credit': IDENTITY,
-  'photoshop:CaptionWriter': IDENTITY, 'Iptc4xmpCore:CreatorContactInfo': IDENTITY,
-  'Iptc4xmpExt:PersonInImage': IDENTITY, 'mwg-rs:Regions': IDENTITY, 'MP:RegionInfo': IDENTITY,
-  'tiff:Artist': IDENTITY, 'tiff:Copyright': IDENTITY,
-  'dc:description': TEXT, 'dc:title': TEXT, 'dc:subject': TEXT, 'photoshop:Headline': TEXT,
-  'photoshop:Instructions': TEXT, 'lr:hierarchicalSubject': TEXT, 'tiff:ImageDescription': TEXT,
+  'dc:creator': IDENTITY,
+  'dc:rights': IDENTITY,
+  'dc:contributor': IDENTITY,
+  'dc:publisher': IDENTITY,
+  'xmpRights:Owner': IDENTITY,
+  'xmpRights:UsageTerms': IDENTITY,
+  'xmpRights:WebStatement': IDENTITY,
+  'photoshop:AuthorsPosition': IDENTITY,
+  'photoshop:Credit': IDENTITY,
+  'photoshop:CaptionWriter': IDENTITY,
+  'Iptc4xmpCore:CreatorContactInfo': IDENTITY,
+  'Iptc4xmpExt:PersonInImage': IDENTITY,
+  'mwg-rs:Regions': IDENTITY,
+  'MP:RegionInfo': IDENTITY,
+  'tiff:Artist': IDENTITY,
+  'tiff:Copyright': IDENTITY,
+  'dc:description': TEXT,
+  'dc:title': TEXT,
+  'dc:subject': TEXT,
+  'photoshop:Headline': TEXT,
+  'photoshop:Instructions': TEXT,
+  'lr:hierarchicalSubject': TEXT,
+  'tiff:ImageDescription': TEXT,
   'exif:UserComment': TEXT,
-  'photoshop:City': PLACE, 'photoshop:State': PLACE, 'photoshop:Country': PLACE,
-  'Iptc4xmpCore:Location': PLACE, 'Iptc4xmpCore:CountryCode': PLACE,
-  'Iptc4xmpExt:LocationShown': PLACE, 'Iptc4xmpExt:LocationCreated': PLACE,
+  'photoshop:City': PLACE,
+  'photoshop:State': PLACE,
+  'photoshop:Country': PLACE,
+  'Iptc4xmpCore:Location': PLACE,
+  'Iptc4xmpCore:CountryCode': PLACE,
+  'Iptc4xmpExt:LocationShown': PLACE,
+  'Iptc4xmpExt:LocationCreated': PLACE,
   'xmp:Thumbnails': ['EMBEDDED_THUMBNAIL', 'thumbnail', 'high'],
 };
 
 const IPTC_RULES: Record<string, Rule> = {
-  Byline: IDENTITY, BylineTitle: IDENTITY, Credit: IDENTITY, Source: IDENTITY,
-  CopyrightNotice: IDENTITY, Contact: IDENTITY, Writer: IDENTITY,
-  City: PLACE, Sublocation: PLACE, State: PLACE, Country: PLACE, CountryCode: PLACE,
-  ContentLocationName: PLACE, ContentLocationCode: PLACE,
-  DateCreated: TIME, TimeCreated: TIME, DigitalCreationDate: TIME, DigitalCreationTime: TIME,
-  ReleaseDate: TIME, ReleaseTime: TIME,
-  Caption: TEXT, Headline: TEXT, Keywords: TEXT, ObjectName: TEXT, SpecialInstructions: TEXT,
-  OriginatingProgram: SOFTWARE, ProgramVersion: SOFTWARE,
+  Byline: IDENTITY,
+  BylineTitle: IDENTITY,
+  Credit: IDENTITY,
+  Source: IDENTITY,
+  CopyrightNotice: IDENTITY,
+  Contact: IDENTITY,
+  Writer: IDENTITY,
+  City: PLACE,
+  Sublocation: PLACE,
+  State: PLACE,
+  Country: PLACE,
+  CountryCode: PLACE,
+  ContentLocationName: PLACE,
+  ContentLocationCode: PLACE,
+  DateCreated: TIME,
+  TimeCreated: TIME,
+  DigitalCreationDate: TIME,
+  DigitalCreationTime: TIME,
+  ReleaseDate: TIME,
+  ReleaseTime: TIME,
+  Caption: TEXT,
+  Headline: TEXT,
+  Keywords: TEXT,
+  ObjectName: TEXT,
+  SpecialInstructions: TEXT,
+  OriginatingProgram: SOFTWARE,
+  ProgramVersion: SOFTWARE,
 };
 
 /** PNG text keywords, lower-cased. Unknown keywords count as free text. */
 const PNG_TEXT_RULES: Record<string, Rule> = {
-  author: IDENTITY, copyright: IDENTITY, artist: IDENTITY, disclaimer: TEXT,
-  'creation time': TIME, 'date:create': TIME, 'date:modify': TIME, 'date:timestamp': TIME,
-  time: TIME, timestamp: TIME, tIME: TIME,
-  software: SOFTWARE, source: DEVICE, comment: TEXT, description: TEXT, title: TEXT, warning: TEXT,
+  author: IDENTITY,
+  copyright: IDENTITY,
+  artist: IDENTITY,
+  disclaimer: TEXT,
+  'creation time': TIME,
+  'date:create': TIME,
+  'date:modify': TIME,
+  'date:timestamp': TIME,
+  time: TIME,
+  timestamp: TIME,
+  tIME: TIME,
+  software: SOFTWARE,
+  source: DEVICE,
+  comment: TEXT,
+  description: TEXT,
+  title: TEXT,
+  warning: TEXT,
   location: PLACE,
-  parameters: GENERATION, prompt: GENERATION, workflow: GENERATION, dream: GENERATION,
-  'sd-metadata': GENERATION, invokeai_metadata: GENERATION, generation_data: GENERATION,
-  'invokeai_graph': GENERATION, negative_prompt: GENERATION,
+  parameters: GENERATION,
+  prompt: GENERATION,
+  workflow: GENERATION,
+  dream: GENERATION,
+  'sd-metadata': GENERATION,
+  invokeai_metadata: GENERATION,
+  generation_data: GENERATION,
+  invokeai_graph: GENERATION,
+  negative_prompt: GENERATION,
 };
 
 /** Longest value a finding shows; reports are for reading, not for copying metadata out. */
@@ -99,14 +217,20 @@ function finding(rule: Rule, source: Source, name: string, value: unknown): Find
   return { code, category, source, name, value: displayValue(value), risk };
 }
 
+function itemText(item: unknown): string {
+  const value = displayValue(item);
+  return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
+}
+
 function displayValue(value: unknown): FindingValue {
   if (value === null || value === undefined) return null;
   if (typeof value === 'number' || typeof value === 'boolean') return value;
   let text: string;
   if (typeof value === 'string') text = value;
   else if (value instanceof Uint8Array) text = `${value.length} bytes`;
-  else if (value instanceof Date) text = Number.isNaN(value.getTime()) ? 'invalid date' : value.toISOString();
-  else if (Array.isArray(value)) text = value.map((item) => String(displayValue(item))).join(', ');
+  else if (value instanceof Date)
+    text = Number.isNaN(value.getTime()) ? 'invalid date' : value.toISOString();
+  else if (Array.isArray(value)) text = value.map(itemText).join(', ');
   else text = JSON.stringify(value);
   // eslint-disable-next-line no-control-regex
   text = text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').trim();
@@ -119,12 +243,21 @@ export async function decodeBlocks(blocks: readonly MetadataBlock[]): Promise<Fi
   for (const block of blocks) {
     try {
       if (block.kind === 'exif') findings.push(...(await decodeExif(block.data)));
-      else if (block.kind === 'xmp') findings.push(...(await decodeXmp(Buffer.from(block.data).toString('utf8'))));
+      else if (block.kind === 'xmp')
+        findings.push(...(await decodeXmp(Buffer.from(block.data).toString('utf8'))));
       else if (block.kind === 'iptc') findings.push(...(await decodePhotoshop(block.data)));
-      else if (block.kind === 'comment') findings.push(finding(TEXT, 'comment', block.name, block.text ?? ''));
+      else if (block.kind === 'comment')
+        findings.push(finding(TEXT, 'comment', block.name, block.text ?? ''));
       else if (block.kind === 'text') findings.push(...(await decodePngText(block)));
     } catch {
-      findings.push({ code: 'UNREADABLE_METADATA', category: 'structure', source: sourceOf(block), name: block.name, value: block.data.length, risk: 'low' });
+      findings.push({
+        code: 'UNREADABLE_METADATA',
+        category: 'structure',
+        source: sourceOf(block),
+        name: block.name,
+        value: block.data.length,
+        risk: 'low',
+      });
     }
   }
   return findings;
@@ -149,9 +282,23 @@ interface ExifOutput {
 
 async function decodeExif(tiff: Uint8Array): Promise<Finding[]> {
   const out = (await exifr.parse(Buffer.from(tiff), {
-    tiff: true, ifd0: true, exif: true, gps: true, interop: true, ifd1: true, makerNote: true,
-    userComment: true, xmp: false, icc: false, iptc: false, jfif: false, ihdr: false,
-    mergeOutput: false, reviveValues: false, translateValues: true, sanitize: true,
+    tiff: true,
+    ifd0: true,
+    exif: true,
+    gps: true,
+    interop: true,
+    ifd1: true,
+    makerNote: true,
+    userComment: true,
+    xmp: false,
+    icc: false,
+    iptc: false,
+    jfif: false,
+    ihdr: false,
+    mergeOutput: false,
+    reviveValues: false,
+    translateValues: true,
+    sanitize: true,
     silentErrors: true,
   } as never)) as ExifOutput | undefined;
   if (out === undefined) return [];
@@ -161,24 +308,49 @@ async function decodeExif(tiff: Uint8Array): Promise<Finding[]> {
     for (const [tag, value] of Object.entries(section ?? {})) {
       const rule = EXIF_RULES[tag];
       if (rule !== undefined) findings.push(finding(rule, 'exif', tag, textOf(value)));
-      else if (!EXIF_STRUCTURAL.has(tag) && typeof tag === 'string' && !/^\d+$/.test(tag)) settings++;
+      else if (!EXIF_STRUCTURAL.has(tag) && typeof tag === 'string' && !/^\d+$/.test(tag))
+        settings++;
     }
   }
   if (out.userComment !== undefined) {
     const comment = textOf(out.userComment);
     if (comment !== '') findings.push(finding(TEXT, 'exif', 'UserComment', comment));
   }
-  if (settings > 0) findings.push({ code: 'CAMERA_SETTINGS', category: 'device', source: 'exif', name: 'camera settings', value: `${settings} fields`, risk: 'low' });
+  if (settings > 0)
+    findings.push({
+      code: 'CAMERA_SETTINGS',
+      category: 'device',
+      source: 'exif',
+      name: 'camera settings',
+      value: `${settings} fields`,
+      risk: 'low',
+    });
   if (out.makerNote !== undefined || out.exif?.MakerNote !== undefined) {
-    findings.push({ code: 'MAKER_NOTES', category: 'device', source: 'exif', name: 'MakerNote', value: 'present (often holds serial numbers)', risk: 'high' });
+    findings.push({
+      code: 'MAKER_NOTES',
+      category: 'device',
+      source: 'exif',
+      name: 'MakerNote',
+      value: 'present (often holds serial numbers)',
+      risk: 'high',
+    });
   }
   if (out.gps !== undefined) findings.push(...gpsFindings(out.gps));
   const thumbLength = out.ifd1?.ThumbnailLength ?? out.ifd1?.JPEGInterchangeFormatLength;
   if (typeof thumbLength === 'number' && thumbLength > 0) {
-    findings.push({ code: 'EMBEDDED_THUMBNAIL', category: 'thumbnail', source: 'exif', name: 'IFD1 thumbnail', value: `${thumbLength} bytes`, risk: 'high' });
+    findings.push({
+      code: 'EMBEDDED_THUMBNAIL',
+      category: 'thumbnail',
+      source: 'exif',
+      name: 'IFD1 thumbnail',
+      value: `${thumbLength} bytes`,
+      risk: 'high',
+    });
   }
   return findings.map((f) =>
-    f.category === 'time' && typeof f.value === 'string' ? { ...f, value: exifDate(f.value, f.name, out.exif) } : f,
+    f.category === 'time' && typeof f.value === 'string'
+      ? { ...f, value: exifDate(f.value, f.name, out.exif) }
+      : f,
   );
 }
 
@@ -187,10 +359,16 @@ function textOf(value: unknown): unknown {
   if (value instanceof Uint8Array) {
     const bytes = Buffer.from(value);
     const ascii = bytes.subarray(0, 8).toString('latin1');
-    if (/^(ASCII|UNICODE|JIS)\0/.test(ascii)) return bytes.subarray(8).toString(ascii.startsWith('UNICODE') ? 'utf16le' : 'utf8');
-    return bytes.length % 2 === 0 && bytes.length > 0 && bytes.includes(0) ? bytes.toString('utf16le') : bytes.toString('utf8');
+    if (/^(ASCII|UNICODE|JIS)\0/.test(ascii))
+      return bytes.subarray(8).toString(ascii.startsWith('UNICODE') ? 'utf16le' : 'utf8');
+    return bytes.length % 2 === 0 && bytes.length > 0 && bytes.includes(0)
+      ? bytes.toString('utf16le')
+      : bytes.toString('utf8');
   }
-  if (Array.isArray(value) && value.every((item) => typeof item === 'number' && item >= 0 && item < 256)) {
+  if (
+    Array.isArray(value) &&
+    value.every((item) => typeof item === 'number' && item >= 0 && item < 256)
+  ) {
     return textOf(Uint8Array.from(value as number[]));
   }
   return value;
@@ -200,9 +378,15 @@ function textOf(value: unknown): unknown {
 function exifDate(value: string, tag: string, exif: Record<string, unknown> | undefined): string {
   const match = /^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})/.exec(value);
   if (match === null) return value;
-  const offsetTag = tag === 'DateTimeOriginal' ? 'OffsetTimeOriginal' : tag === 'CreateDate' ? 'OffsetTimeDigitized' : 'OffsetTime';
+  const offsetTag =
+    tag === 'DateTimeOriginal'
+      ? 'OffsetTimeOriginal'
+      : tag === 'CreateDate'
+        ? 'OffsetTimeDigitized'
+        : 'OffsetTime';
   const offset = exif?.[offsetTag];
-  const zone = typeof offset === 'string' && /^[+-]\d{2}:\d{2}$/.test(offset.trim()) ? offset.trim() : '';
+  const zone =
+    typeof offset === 'string' && /^[+-]\d{2}:\d{2}$/.test(offset.trim()) ? offset.trim() : '';
   return `${match[1]}-${match[2]}-${match[3]}T${match[4]}:${match[5]}:${match[6]}${zone}`;
 }
 
@@ -212,7 +396,16 @@ function gpsFindings(gps: Record<string, unknown>): Finding[] {
   if (latitude === null || longitude === null) {
     const fields = Object.keys(gps).filter((key) => key !== 'GPSVersionID');
     if (fields.length === 0) return [];
-    return [{ code: 'GPS_FIELDS', category: 'location', source: 'exif', name: 'GPS', value: fields.join(', '), risk: 'medium' }];
+    return [
+      {
+        code: 'GPS_FIELDS',
+        category: 'location',
+        source: 'exif',
+        name: 'GPS',
+        value: fields.join(', '),
+        risk: 'medium',
+      },
+    ];
   }
   const value: GpsValue = { latitude: round(latitude), longitude: round(longitude) };
   if (typeof gps.GPSAltitude === 'number' && Number.isFinite(gps.GPSAltitude)) {
@@ -221,14 +414,23 @@ function gpsFindings(gps: Record<string, unknown>): Finding[] {
   }
   const time = gpsTime(gps.GPSDateStamp, gps.GPSTimeStamp);
   if (time !== undefined) value.time = time;
-  return [{ code: 'GPS_POSITION', category: 'location', source: 'exif', name: 'GPS position', value, risk: 'high' }];
+  return [
+    {
+      code: 'GPS_POSITION',
+      category: 'location',
+      source: 'exif',
+      name: 'GPS position',
+      value,
+      risk: 'high',
+    },
+  ];
 }
 
 function degrees(parts: unknown, ref: unknown, negative: string): number | null {
   let value: number | null = null;
   if (typeof parts === 'number') value = parts;
   else if (Array.isArray(parts) && parts.every((p) => typeof p === 'number')) {
-    const [d = 0, m = 0, s = 0] = parts as number[];
+    const [d = 0, m = 0, s = 0] = parts;
     value = d + m / 60 + s / 3600;
   }
   if (value === null || !Number.isFinite(value)) return null;
@@ -251,7 +453,9 @@ function gpsTime(date: unknown, time: unknown): string | undefined {
 type XmpTree = Record<string, unknown>;
 
 async function decodeXmp(xml: string): Promise<Finding[]> {
-  const parser = exifr.segmentParsers.get('xmp') as { parse(input: string): Promise<XmpTree | undefined> };
+  const parser = exifr.segmentParsers.get('xmp') as {
+    parse(input: string): Promise<XmpTree | undefined>;
+  };
   const tree = await parser.parse(xml);
   if (tree === undefined) return [];
   const findings: Finding[] = [];
@@ -263,7 +467,8 @@ async function decodeXmp(xml: string): Promise<Finding[]> {
       if (key === 'exif:GPSLatitude' || key === 'exif:GPSLongitude') continue;
       const rule = XMP_RULES[key];
       if (rule !== undefined) findings.push(finding(rule, 'xmp', key, value));
-      else if (namespace.startsWith('Iptc4xmpExt') || namespace === 'plus') findings.push(finding(IDENTITY, 'xmp', key, value));
+      else if (namespace.startsWith('Iptc4xmpExt') || namespace === 'plus')
+        findings.push(finding(IDENTITY, 'xmp', key, value));
       else other++;
     }
   }
@@ -272,10 +477,25 @@ async function decodeXmp(xml: string): Promise<Finding[]> {
     const latitude = xmpDegrees(exifNs.GPSLatitude);
     const longitude = xmpDegrees(exifNs.GPSLongitude);
     if (latitude !== null && longitude !== null) {
-      findings.push({ code: 'GPS_POSITION', category: 'location', source: 'xmp', name: 'GPS position', value: { latitude: round(latitude), longitude: round(longitude) }, risk: 'high' });
+      findings.push({
+        code: 'GPS_POSITION',
+        category: 'location',
+        source: 'xmp',
+        name: 'GPS position',
+        value: { latitude: round(latitude), longitude: round(longitude) },
+        risk: 'high',
+      });
     }
   }
-  if (other > 0) findings.push({ code: 'XMP_PROPERTIES', category: 'text', source: 'xmp', name: 'other XMP properties', value: `${other} properties`, risk: 'low' });
+  if (other > 0)
+    findings.push({
+      code: 'XMP_PROPERTIES',
+      category: 'text',
+      source: 'xmp',
+      name: 'other XMP properties',
+      value: `${other} properties`,
+      risk: 'low',
+    });
   return findings;
 }
 
@@ -302,7 +522,14 @@ async function decodePhotoshop(data: Uint8Array): Promise<Finding[]> {
     const body = view.slice(start, size, 'resource data');
     if (id === 0x0404) findings.push(...(await decodeIptc(body)));
     if (id === 0x0409 || id === 0x040c) {
-      findings.push({ code: 'EMBEDDED_THUMBNAIL', category: 'thumbnail', source: 'iptc', name: 'Photoshop thumbnail', value: `${size} bytes`, risk: 'high' });
+      findings.push({
+        code: 'EMBEDDED_THUMBNAIL',
+        category: 'thumbnail',
+        source: 'iptc',
+        name: 'Photoshop thumbnail',
+        value: `${size} bytes`,
+        risk: 'high',
+      });
     }
     pos = start + size + (size % 2);
   }
@@ -310,7 +537,9 @@ async function decodePhotoshop(data: Uint8Array): Promise<Finding[]> {
 }
 
 async function decodeIptc(data: Uint8Array): Promise<Finding[]> {
-  const parser = exifr.segmentParsers.get('iptc') as { parse(input: Uint8Array): Promise<Record<string, unknown> | undefined> };
+  const parser = exifr.segmentParsers.get('iptc') as {
+    parse(input: Uint8Array): Promise<Record<string, unknown> | undefined>;
+  };
   const tree = (await parser.parse(data)) ?? {};
   const findings: Finding[] = [];
   let other = 0;
@@ -319,7 +548,15 @@ async function decodeIptc(data: Uint8Array): Promise<Finding[]> {
     if (rule !== undefined) findings.push(finding(rule, 'iptc', field, value));
     else if (field !== 'ApplicationRecordVersion') other++;
   }
-  if (other > 0) findings.push({ code: 'IPTC_FIELDS', category: 'text', source: 'iptc', name: 'other IPTC fields', value: `${other} fields`, risk: 'low' });
+  if (other > 0)
+    findings.push({
+      code: 'IPTC_FIELDS',
+      category: 'text',
+      source: 'iptc',
+      name: 'other IPTC fields',
+      value: `${other} fields`,
+      risk: 'low',
+    });
   return findings;
 }
 
@@ -329,13 +566,27 @@ async function decodePngText(block: MetadataBlock): Promise<Finding[]> {
   if (keyword === 'XML:com.adobe.xmp') return decodeXmp(text);
   if (keyword === 'tIME') return [finding(TIME, 'png-text', 'tIME', text)];
   if (/^Raw profile type (exif|app1)$/i.test(keyword)) {
-    return [{ code: 'EMBEDDED_EXIF', category: 'device', source: 'png-text', name: `${block.name} ${keyword}`, value: `${text.length} characters of hex-encoded EXIF`, risk: 'high' }];
+    return [
+      {
+        code: 'EMBEDDED_EXIF',
+        category: 'device',
+        source: 'png-text',
+        name: `${block.name} ${keyword}`,
+        value: `${text.length} characters of hex-encoded EXIF`,
+        risk: 'high',
+      },
+    ];
   }
-  const rule = PNG_TEXT_RULES[keyword.toLowerCase()] ?? (looksLikeGeneration(text) ? GENERATION : TEXT);
+  const rule =
+    PNG_TEXT_RULES[keyword.toLowerCase()] ?? (looksLikeGeneration(text) ? GENERATION : TEXT);
   return [finding(rule, 'png-text', `${block.name} ${keyword}`, text)];
 }
 
 /** Prompts written by image generators: "Steps: 20, Sampler: …" or a ComfyUI JSON graph. */
 function looksLikeGeneration(text: string): boolean {
-  return /\bSteps: \d+, Sampler: /.test(text) || /"class_type"\s*:/.test(text) || /negative prompt:/i.test(text);
+  return (
+    /\bSteps: \d+, Sampler: /.test(text) ||
+    /"class_type"\s*:/.test(text) ||
+    /negative prompt:/i.test(text)
+  );
 }

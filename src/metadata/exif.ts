@@ -125,12 +125,16 @@ export function writeMinimalExif(tags: CarriedTags): Uint8Array | null {
     const at = 10 + i * 12;
     head.writeUInt16BE(entry.tag, at);
     head.writeUInt16BE(entry.type, at + 2);
-    head.writeUInt32BE(entry.type === TYPE_SHORT ? entry.data.length / 2 : entry.data.length, at + 4);
+    head.writeUInt32BE(
+      entry.type === TYPE_SHORT ? entry.data.length / 2 : entry.data.length,
+      at + 4,
+    );
     if (entry.data.length <= 4) {
       entry.data.copy(head, at + 8);
     } else {
       head.writeUInt32BE(extraOffset, at + 8);
-      const padded = entry.data.length % 2 === 1 ? Buffer.concat([entry.data, Buffer.alloc(1)]) : entry.data;
+      const padded =
+        entry.data.length % 2 === 1 ? Buffer.concat([entry.data, Buffer.alloc(1)]) : entry.data;
       extras.push(padded);
       extraOffset += padded.length;
     }
@@ -139,7 +143,10 @@ export function writeMinimalExif(tags: CarriedTags): Uint8Array | null {
 }
 
 function asciiz(text: string): Buffer {
-  return Buffer.concat([Buffer.from(text, 'utf8').subarray(0, maxCarriedTextBytes), Buffer.alloc(1)]);
+  return Buffer.concat([
+    Buffer.from(text, 'utf8').subarray(0, maxCarriedTextBytes),
+    Buffer.alloc(1),
+  ]);
 }
 
 /**
@@ -174,7 +181,10 @@ const maxRawProfileChars = 2 * 65_536;
 export function tiffFromRawProfile(text: string): Uint8Array | null {
   const match = /^\s*\S+\s+(\d+)\s+([0-9a-fA-F\s]+)$/.exec(text.slice(0, maxRawProfileChars + 64));
   if (match === null) return null;
-  const bytes = Buffer.from((match[2] ?? '').replace(/\s+/g, '').slice(0, maxRawProfileChars), 'hex');
+  const bytes = Buffer.from(
+    (match[2] ?? '').replace(/\s+/g, '').slice(0, maxRawProfileChars),
+    'hex',
+  );
   const start = bytes.subarray(0, 6).toString('latin1') === 'Exif\0\0' ? 6 : 0;
   return bytes.subarray(start);
 }
@@ -190,7 +200,10 @@ export function orientationFromXmp(xml: string): number | undefined {
 export function creditsFromXmp(xml: string): { copyright?: string; artist?: string } {
   const first = (property: string): string | undefined => {
     const block = new RegExp(`<dc:${property}[^>]*>([\\s\\S]*?)</dc:${property}>`).exec(xml)?.[1];
-    const item = block === undefined ? undefined : (/<rdf:li[^>]*>([^<]*)<\/rdf:li>/.exec(block)?.[1] ?? block);
+    const item =
+      block === undefined
+        ? undefined
+        : (/<rdf:li[^>]*>([^<]*)<\/rdf:li>/.exec(block)?.[1] ?? block);
     const text = item === undefined ? '' : decodeEntities(item).trim();
     return text === '' || text.includes('<') ? undefined : text.slice(0, maxCarriedTextBytes);
   };
@@ -204,9 +217,13 @@ export function creditsFromXmp(xml: string): { copyright?: string; artist?: stri
 
 function decodeEntities(text: string): string {
   const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-  return text.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, (entity: string, body: string) => {
-    if (body.startsWith('#x') || body.startsWith('#X')) return String.fromCodePoint(parseInt(body.slice(2), 16));
-    if (body.startsWith('#')) return String.fromCodePoint(Number(body.slice(1)));
-    return named[body.toLowerCase()] ?? entity;
-  });
+  return text.replace(
+    /&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi,
+    (entity: string, body: string) => {
+      if (body.startsWith('#x') || body.startsWith('#X'))
+        return String.fromCodePoint(parseInt(body.slice(2), 16));
+      if (body.startsWith('#')) return String.fromCodePoint(Number(body.slice(1)));
+      return named[body.toLowerCase()] ?? entity;
+    },
+  );
 }

@@ -20,11 +20,56 @@ const headerBytes = 128;
 
 /** Tags whose data defines how colours are computed; kept as they are. */
 const COLOUR_TAGS = new Set([
-  'A2B0', 'A2B1', 'A2B2', 'A2B3', 'A2M0', 'B2A0', 'B2A1', 'B2A2', 'B2A3',
-  'D2B0', 'D2B1', 'D2B2', 'D2B3', 'B2D0', 'B2D1', 'B2D2', 'B2D3',
-  'rXYZ', 'gXYZ', 'bXYZ', 'rTRC', 'gTRC', 'bTRC', 'kTRC', 'wtpt', 'bkpt', 'lumi', 'chad',
-  'chrm', 'meas', 'view', 'tech', 'gamt', 'clro', 'clrt', 'clot', 'ciis', 'cicp', 'ncl2',
-  'pre0', 'pre1', 'pre2', 'resp', 'rig0', 'rig2', 'arts', 'c2sp', 's2cp', 'bfd ', 'psd0',
+  'A2B0',
+  'A2B1',
+  'A2B2',
+  'A2B3',
+  'A2M0',
+  'B2A0',
+  'B2A1',
+  'B2A2',
+  'B2A3',
+  'D2B0',
+  'D2B1',
+  'D2B2',
+  'D2B3',
+  'B2D0',
+  'B2D1',
+  'B2D2',
+  'B2D3',
+  'rXYZ',
+  'gXYZ',
+  'bXYZ',
+  'rTRC',
+  'gTRC',
+  'bTRC',
+  'kTRC',
+  'wtpt',
+  'bkpt',
+  'lumi',
+  'chad',
+  'chrm',
+  'meas',
+  'view',
+  'tech',
+  'gamt',
+  'clro',
+  'clrt',
+  'clot',
+  'ciis',
+  'cicp',
+  'ncl2',
+  'pre0',
+  'pre1',
+  'pre2',
+  'resp',
+  'rig0',
+  'rig2',
+  'arts',
+  'c2sp',
+  's2cp',
+  'bfd ',
+  'psd0',
 ]);
 
 /** Text tags: kept for standard profiles, blanked otherwise. */
@@ -153,7 +198,9 @@ export function isSrgbName(description: string | undefined): boolean {
  */
 export function scrubIcc(icc: ParsedIcc): Uint8Array {
   const standard = isStandardProfileName(icc.description);
-  const kept = icc.tags.filter((tag) => COLOUR_TAGS.has(tag.signature) || TEXT_TAGS.has(tag.signature));
+  const kept = icc.tags.filter(
+    (tag) => COLOUR_TAGS.has(tag.signature) || TEXT_TAGS.has(tag.signature),
+  );
   const chunks: Buffer[] = [];
   const placed = new Map<string, number>();
   const table: { signature: string; offset: number; size: number }[] = [];

@@ -8,17 +8,29 @@ import { ROOT } from '../helpers.js';
 describe('error catalogue', () => {
   it('lists exactly the codes that docs/errors.md documents, with the same HTTP status', () => {
     const doc = readFileSync(path.join(ROOT, 'docs', 'errors.md'), 'utf8');
-    const rows = [...doc.matchAll(/^\| `(ERR_[A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1], Number(m[2])]);
+    const rows = [...doc.matchAll(/^\|\s*`(ERR_[A-Z_]+)`\s*\|\s*(\d{3})\s*\|/gm)].map((m) => [
+      m[1],
+      Number(m[2]),
+    ]);
     const catalogue = Object.entries(ERROR_CATALOGUE).map(([code, entry]) => [code, entry.status]);
     expect(rows.sort()).toEqual(catalogue.sort());
   });
 
   it('carries value and limit as fields and in its JSON', () => {
-    const error = pixwardenError('ERR_TRUNCATED', 'PNG: chunk IDAT needs 10 bytes at offset 33, 4 available', { value: 10, limit: 4, unit: 'bytes' });
+    const error = pixwardenError(
+      'ERR_TRUNCATED',
+      'PNG: chunk IDAT needs 10 bytes at offset 33, 4 available',
+      { value: 10, limit: 4, unit: 'bytes' },
+    );
     expect(error).toBeInstanceOf(PixwardenError);
     expect(error.name).toBe('MalformedImageError');
     expect(error.status).toBe(422);
-    expect(error.toJSON()).toEqual({ code: 'ERR_TRUNCATED', message: error.message, value: 10, limit: 4 });
+    expect(error.toJSON()).toEqual({
+      code: 'ERR_TRUNCATED',
+      message: error.message,
+      value: 10,
+      limit: 4,
+    });
     expect(error.publicMessage).not.toContain('offset');
   });
 });

@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { isScrubbed, isStandardProfileName, parseIcc, readText, scrubIcc } from '../../src/metadata/icc.js';
+import {
+  isScrubbed,
+  isStandardProfileName,
+  parseIcc,
+  readText,
+  scrubIcc,
+} from '../../src/metadata/icc.js';
 import type { ParsedIcc } from '../../src/metadata/icc.js';
 
 /** A v2 profile with a header and the given tags (signature, data). */
-function profile(tags: readonly [string, Buffer][], header: (b: Buffer) => void = () => undefined): Buffer {
+function profile(
+  tags: readonly [string, Buffer][],
+  header: (b: Buffer) => void = () => undefined,
+): Buffer {
   const table = Buffer.alloc(4 + tags.length * 12);
   table.writeUInt32BE(tags.length, 0);
   let offset = 128 + table.length;
@@ -38,7 +47,8 @@ const desc = (text: string): Buffer => {
   out.write(text, 12, 'latin1');
   return out;
 };
-const textTag = (text: string): Buffer => Buffer.concat([Buffer.from('text\0\0\0\0', 'latin1'), Buffer.from(`${text}\0`, 'latin1')]);
+const textTag = (text: string): Buffer =>
+  Buffer.concat([Buffer.from('text\0\0\0\0', 'latin1'), Buffer.from(`${text}\0`, 'latin1')]);
 const xyz = Buffer.concat([Buffer.from('XYZ \0\0\0\0', 'latin1'), Buffer.alloc(12, 3)]);
 
 function parsed(bytes: Buffer): ParsedIcc {
@@ -69,7 +79,9 @@ describe('ICC scrub', () => {
     expect(result.tags.map((tag) => tag.signature)).toEqual(['desc', 'cprt', 'wtpt', 'rXYZ']);
     expect(result.description).toBe('');
     const wtpt = result.tags.find((tag) => tag.signature === 'wtpt');
-    expect(wtpt && Buffer.from(clean.subarray(wtpt.offset, wtpt.offset + wtpt.size)).equals(xyz)).toBe(true);
+    expect(
+      wtpt && Buffer.from(clean.subarray(wtpt.offset, wtpt.offset + wtpt.size)).equals(xyz),
+    ).toBe(true);
   });
 
   it('is canonical: a scrubbed profile scrubs to the same bytes', () => {
@@ -79,7 +91,11 @@ describe('ICC scrub', () => {
   });
 
   it('keeps the text of a well-known standard profile', () => {
-    const srgb = profile([['desc', desc('sRGB IEC61966-2.1')], ['cprt', textTag('Copyright (c) 1998 Hewlett-Packard Company')], ['wtpt', xyz]]);
+    const srgb = profile([
+      ['desc', desc('sRGB IEC61966-2.1')],
+      ['cprt', textTag('Copyright (c) 1998 Hewlett-Packard Company')],
+      ['wtpt', xyz],
+    ]);
     const clean = parsed(Buffer.from(scrubIcc(parsed(srgb))));
     expect(clean.description).toBe('sRGB IEC61966-2.1');
     const cprt = clean.tags.find((tag) => tag.signature === 'cprt');
@@ -100,10 +116,30 @@ describe('ICC scrub', () => {
   });
 
   it.each([
-    ['a declared size that disagrees', (b: Buffer) => { b.writeUInt32BE(b.length + 4, 0); }],
-    ['a missing acsp signature', (b: Buffer) => { b.write('xxxx', 36, 'latin1'); }],
-    ['a tag that points past the end', (b: Buffer) => { b.writeUInt32BE(0xffff, 136); }],
-    ['a tag count past the table', (b: Buffer) => { b.writeUInt32BE(10_000, 128); }],
+    [
+      'a declared size that disagrees',
+      (b: Buffer) => {
+        b.writeUInt32BE(b.length + 4, 0);
+      },
+    ],
+    [
+      'a missing acsp signature',
+      (b: Buffer) => {
+        b.write('xxxx', 36, 'latin1');
+      },
+    ],
+    [
+      'a tag that points past the end',
+      (b: Buffer) => {
+        b.writeUInt32BE(0xffff, 136);
+      },
+    ],
+    [
+      'a tag count past the table',
+      (b: Buffer) => {
+        b.writeUInt32BE(10_000, 128);
+      },
+    ],
   ])('rejects a profile with %s', (_name, damage) => {
     const bad = Buffer.from(personal);
     damage(bad);

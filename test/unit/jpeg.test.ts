@@ -4,11 +4,17 @@ import { handlerFor } from '../../src/formats/index.js';
 import { bytes, jpegWith, seg, tiff } from '../helpers.js';
 
 const jfif = (thumbW = 0, thumbH = 0): Buffer =>
-  seg(0xe0, bytes('JFIF\0', [1, 2, 0, 0, 1, 0, 1, thumbW, thumbH], Buffer.alloc(thumbW * thumbH * 3, 7)));
-const exif = (entries: Parameters<typeof tiff>[0]): Buffer => seg(0xe1, bytes('Exif\0\0', tiff(entries)));
+  seg(
+    0xe0,
+    bytes('JFIF\0', [1, 2, 0, 0, 1, 0, 1, thumbW, thumbH], Buffer.alloc(thumbW * thumbH * 3, 7)),
+  );
+const exif = (entries: Parameters<typeof tiff>[0]): Buffer =>
+  seg(0xe1, bytes('Exif\0\0', tiff(entries)));
 
 function markers(file: Uint8Array): string[] {
-  return handlerFor('jpeg').parse(file).parts.map((part) => part.name);
+  return handlerFor('jpeg')
+    .parse(file)
+    .parts.map((part) => part.name);
 }
 
 describe('JPEG strip', () => {
@@ -34,7 +40,16 @@ describe('JPEG strip', () => {
   it('keeps the decoding markers in order and copies the scan unchanged', async () => {
     const input = jpegWith([jfif(), seg(0xee, bytes('Adobe', [0, 100, 0, 0, 0, 0, 1]))]);
     const result = await strip(input);
-    expect(markers(result.bytes)).toEqual(['SOI', 'APP0 JFIF', 'APP14 Adobe', 'DQT', 'SOF0', 'DHT', 'SOS', 'EOI']);
+    expect(markers(result.bytes)).toEqual([
+      'SOI',
+      'APP0 JFIF',
+      'APP14 Adobe',
+      'DQT',
+      'SOF0',
+      'DHT',
+      'SOS',
+      'EOI',
+    ]);
     expect(Buffer.from(result.bytes).equals(input)).toBe(true);
   });
 
@@ -51,14 +66,25 @@ describe('JPEG strip', () => {
   it('drops everything after EOI and names it', async () => {
     const zip = bytes([0x50, 0x4b, 0x03, 0x04], 'secret.txt');
     const result = await strip(jpegWith([], zip));
-    expect(result.removed.at(-1)).toEqual({ category: 'hidden-data', name: 'trailing ZIP', bytes: zip.length });
+    expect(result.removed.at(-1)).toEqual({
+      category: 'hidden-data',
+      name: 'trailing ZIP',
+      bytes: zip.length,
+    });
     expect(Buffer.from(result.bytes).subarray(-2)).toEqual(Buffer.of(0xff, 0xd9));
   });
 
   it('keeps a non-normal orientation as a minimal EXIF and nothing else', async () => {
-    const input = jpegWith([exif([{ tag: 0x0112, value: 6 }, { tag: 0x013b, value: 'Jane Example' }])]);
+    const input = jpegWith([
+      exif([
+        { tag: 0x0112, value: 6 },
+        { tag: 0x013b, value: 'Jane Example' },
+      ]),
+    ]);
     const result = await strip(input);
-    expect(result.kept).toContainEqual(expect.objectContaining({ category: 'orientation', name: 'Orientation 6' }));
+    expect(result.kept).toContainEqual(
+      expect.objectContaining({ category: 'orientation', name: 'Orientation 6' }),
+    );
     expect(Buffer.from(result.bytes).includes(Buffer.from('Jane'))).toBe(false);
     expect((await verifyClean(result.bytes, { keep: ['orientation'] })).clean).toBe(true);
     const dropped = await strip(input, { keep: [] });
@@ -71,7 +97,13 @@ describe('JPEG strip', () => {
   });
 
   it('keeps copyright and artist only when the policy asks', async () => {
-    const input = jpegWith([exif([{ tag: 0x8298, value: '(c) Jane Example' }, { tag: 0x013b, value: 'Jane Example' }, { tag: 0x010f, value: 'ExampleCam' }])]);
+    const input = jpegWith([
+      exif([
+        { tag: 0x8298, value: '(c) Jane Example' },
+        { tag: 0x013b, value: 'Jane Example' },
+        { tag: 0x010f, value: 'ExampleCam' },
+      ]),
+    ]);
     const kept = Buffer.from((await strip(input, { keep: ['copyright'] })).bytes);
     expect(kept.includes(Buffer.from('(c) Jane Example'))).toBe(true);
     expect(kept.includes(Buffer.from('ExampleCam'))).toBe(false);
@@ -87,13 +119,42 @@ describe('JPEG strip', () => {
 
   it.each([
     ['a file without SOI', Buffer.from('\xff\xd9', 'latin1'), 'ERR_FORMAT_NOT_ALLOWED'],
-    ['a segment whose length runs past the end', Buffer.concat([Buffer.of(0xff, 0xd8), Buffer.of(0xff, 0xe1, 0x40, 0x00), Buffer.from('Exif')]), 'ERR_TRUNCATED'],
-    ['a segment length below 2', Buffer.concat([Buffer.of(0xff, 0xd8, 0xff, 0xe1, 0x00, 0x01)]), 'ERR_MALFORMED'],
+    [
+      'a segment whose length runs past the end',
+      Buffer.concat([
+        Buffer.of(0xff, 0xd8),
+        Buffer.of(0xff, 0xe1, 0x40, 0x00),
+        Buffer.from('Exif'),
+      ]),
+      'ERR_TRUNCATED',
+    ],
+    [
+      'a segment length below 2',
+      Buffer.concat([Buffer.of(0xff, 0xd8, 0xff, 0xe1, 0x00, 0x01)]),
+      'ERR_MALFORMED',
+    ],
     ['a file that ends before EOI', jpegWith().subarray(0, -2), 'ERR_TRUNCATED'],
-    ['a scan before any frame header', Buffer.concat([Buffer.of(0xff, 0xd8), seg(0xda, Buffer.of(1, 1, 0, 0, 63, 0)), Buffer.of(1, 2, 0xff, 0xd9)]), 'ERR_MALFORMED'],
+    [
+      'a scan before any frame header',
+      Buffer.concat([
+        Buffer.of(0xff, 0xd8),
+        seg(0xda, Buffer.of(1, 1, 0, 0, 63, 0)),
+        Buffer.of(1, 2, 0xff, 0xd9),
+      ]),
+      'ERR_MALFORMED',
+    ],
     ['a JPEG-LS marker', jpegWith([seg(0xf7, Buffer.alloc(6))]), 'ERR_MALFORMED'],
     ['a second SOI inside the file', jpegWith([Buffer.of(0xff, 0xd8)]), 'ERR_MALFORMED'],
-    ['a frame of zero width', Buffer.concat([Buffer.of(0xff, 0xd8), seg(0xc0, Buffer.of(8, 0, 8, 0, 0, 1, 1, 0x11, 0)), seg(0xda, Buffer.of(1, 1, 0, 0, 63, 0)), Buffer.of(0xff, 0xd9)]), 'ERR_MALFORMED'],
+    [
+      'a frame of zero width',
+      Buffer.concat([
+        Buffer.of(0xff, 0xd8),
+        seg(0xc0, Buffer.of(8, 0, 8, 0, 0, 1, 1, 0x11, 0)),
+        seg(0xda, Buffer.of(1, 1, 0, 0, 63, 0)),
+        Buffer.of(0xff, 0xd9),
+      ]),
+      'ERR_MALFORMED',
+    ],
   ])('refuses %s with %s', async (_name, input, code) => {
     await expect(strip(input)).rejects.toMatchObject({ code });
   });

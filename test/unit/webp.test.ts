@@ -5,7 +5,8 @@ import { riff, tiff, vp8l, vp8x, webpFile } from '../helpers.js';
 
 const parse = (file: Uint8Array) => handlerFor('webp').parse(file);
 const flagsOf = (file: Uint8Array): number => Buffer.from(file)[20] ?? -1;
-const riffSizeOk = (file: Uint8Array): boolean => Buffer.from(file).readUInt32LE(4) === file.length - 8;
+const riffSizeOk = (file: Uint8Array): boolean =>
+  Buffer.from(file).readUInt32LE(4) === file.length - 8;
 
 describe('WebP strip', () => {
   it('removes EXIF and XMP, clears their flags and fixes the RIFF size', async () => {
@@ -24,17 +25,37 @@ describe('WebP strip', () => {
   });
 
   it('keeps the orientation in an EXIF chunk announced by its flag', async () => {
-    const input = webpFile([vp8x(0x08), vp8l(), riff('EXIF', Buffer.concat([Buffer.from('Exif\0\0'), tiff([{ tag: 0x0112, value: 3 }, { tag: 0x010f, value: 'ExampleCam' }])]))]);
+    const input = webpFile([
+      vp8x(0x08),
+      vp8l(),
+      riff(
+        'EXIF',
+        Buffer.concat([
+          Buffer.from('Exif\0\0'),
+          tiff([
+            { tag: 0x0112, value: 3 },
+            { tag: 0x010f, value: 'ExampleCam' },
+          ]),
+        ]),
+      ),
+    ]);
     const result = await strip(input);
     expect(parse(result.bytes).parts.map((p) => p.name)).toEqual(['VP8X', 'VP8L', 'EXIF']);
     expect(flagsOf(result.bytes) & 0x08).toBe(0x08);
-    expect(result.kept).toContainEqual(expect.objectContaining({ category: 'orientation', name: 'Orientation 3' }));
+    expect(result.kept).toContainEqual(
+      expect.objectContaining({ category: 'orientation', name: 'Orientation 3' }),
+    );
     expect(Buffer.from(result.bytes).includes(Buffer.from('ExampleCam'))).toBe(false);
     expect(riffSizeOk(result.bytes)).toBe(true);
   });
 
   it('keeps animation chunks and the animation flag', async () => {
-    const input = webpFile([vp8x(0x02), riff('ANIM', Buffer.alloc(6)), riff('ANMF', Buffer.alloc(17)), riff('ANMF', Buffer.alloc(17))]);
+    const input = webpFile([
+      vp8x(0x02),
+      riff('ANIM', Buffer.alloc(6)),
+      riff('ANMF', Buffer.alloc(17)),
+      riff('ANMF', Buffer.alloc(17)),
+    ]);
     const result = await strip(input);
     expect(Buffer.from(result.bytes).equals(input)).toBe(true);
     expect((await inspect(input)).frames).toBe(2);
@@ -49,7 +70,10 @@ describe('WebP strip', () => {
   });
 
   it('removes unknown chunks and bytes past the RIFF size', async () => {
-    const input = webpFile([vp8x(0), vp8l(), riff('ABCD', 'vendor')], Buffer.from('PK\x03\x04 archive', 'latin1'));
+    const input = webpFile(
+      [vp8x(0), vp8l(), riff('ABCD', 'vendor')],
+      Buffer.from('PK\x03\x04 archive', 'latin1'),
+    );
     const result = await strip(input);
     expect(result.removed.map((p) => p.name)).toEqual(['ABCD', 'trailing ZIP']);
     expect(riffSizeOk(result.bytes)).toBe(true);
@@ -61,12 +85,36 @@ describe('WebP strip', () => {
   });
 
   it.each([
-    ['a RIFF size past the end', (() => { const f = webpFile([vp8l()]); f.writeUInt32LE(1000, 4); return f; })(), 'ERR_TRUNCATED'],
-    ['a chunk size past the RIFF size', webpFile([vp8x(0), Buffer.from('VP8L\xff\x00\x00\x00', 'latin1')]), 'ERR_TRUNCATED'],
+    [
+      'a RIFF size past the end',
+      (() => {
+        const f = webpFile([vp8l()]);
+        f.writeUInt32LE(1000, 4);
+        return f;
+      })(),
+      'ERR_TRUNCATED',
+    ],
+    [
+      'a chunk size past the RIFF size',
+      webpFile([vp8x(0), Buffer.from('VP8L\xff\x00\x00\x00', 'latin1')]),
+      'ERR_TRUNCATED',
+    ],
     ['no image data', webpFile([vp8x(0), riff('EXIF', 'x')]), 'ERR_MALFORMED'],
     ['a first chunk that is not an image', webpFile([riff('EXIF', 'xx'), vp8l()]), 'ERR_MALFORMED'],
-    ['a VP8L chunk without its signature', webpFile([riff('VP8L', Buffer.alloc(6))]), 'ERR_MALFORMED'],
-    ['an odd RIFF size', (() => { const f = webpFile([vp8l()]); f.writeUInt32LE(f.readUInt32LE(4) - 1, 4); return f; })(), 'ERR_MALFORMED'],
+    [
+      'a VP8L chunk without its signature',
+      webpFile([riff('VP8L', Buffer.alloc(6))]),
+      'ERR_MALFORMED',
+    ],
+    [
+      'an odd RIFF size',
+      (() => {
+        const f = webpFile([vp8l()]);
+        f.writeUInt32LE(f.readUInt32LE(4) - 1, 4);
+        return f;
+      })(),
+      'ERR_MALFORMED',
+    ],
   ])('refuses %s with %s', async (_name, input, code) => {
     await expect(strip(input)).rejects.toMatchObject({ code });
   });
