@@ -16,7 +16,7 @@ export async function runInspect(
   options: { json: boolean },
 ): Promise<number> {
   const { inspect } = await import('../inspect.js');
-  const entries = await walk(paths, null);
+  const entries = walk(paths, null);
   const progress = await startProgress(entries.length, options.json);
   const results: unknown[] = [];
   const findings: Finding[] = [];

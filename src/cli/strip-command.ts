@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { PixwardenError } from '../errors.js';
 import { pixwardenError } from '../errors.js';
@@ -7,12 +6,12 @@ import { parseKeepList } from '../policy.js';
 import { strip } from '../strip.js';
 import type { StripResult } from '../strip.js';
 import type { ImageFormat, PartRecord, StripPolicy } from '../types.js';
-import { fileMode, readInput, writeOutput } from './files.js';
+import { fileMode, readInput, sameFile, writeOutput } from './files.js';
 import { errorJson } from './inspect-command.js';
 import type { StripFlags } from './main.js';
 import { startProgress } from './progress.js';
 import { countsByGroup, formatBytes } from './summary.js';
-import { walk } from './walk.js';
+import { realpathOrSelf, walk } from './walk.js';
 import type { InputFile } from './walk.js';
 
 const EXTENSIONS: Record<ImageFormat, string> = {
@@ -59,8 +58,8 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
     throw usage('-o - writes the image to standard output; it cannot be combined with --json');
   const policy = parseKeepList(flags.keep);
   const outDir = flags.output === undefined || toStdout ? null : path.resolve(flags.output);
-  const skipDir = outDir === null ? null : await realpath(outDir).catch(() => outDir);
-  const entries = await walk(paths, skipDir);
+  const skipDir = outDir === null ? null : realpathOrSelf(outDir);
+  const entries = walk(paths, skipDir);
   if (toStdout && entries.length !== 1)
     throw usage(`-o - writes one output, but ${entries.length} inputs were given`);
   if (paths.includes('-') && flags.inPlace === true)
@@ -90,7 +89,7 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
         if (clash !== undefined) throw clash;
         const bytes = await readInput(entry);
         const result = await strip(bytes, plan.policy);
-        const target = await targetFor(entry, index, result, plan);
+        const target = targetFor(entry, index, result, plan);
         const output = await deliver(entry, target, result, plan, claimed);
         record = {
           input: entry.display,
@@ -168,12 +167,12 @@ function plainNameClashes(
   return clashes;
 }
 
-async function targetFor(
+function targetFor(
   entry: InputFile,
   index: number,
   result: StripResult,
   plan: Plan,
-): Promise<string | null> {
+): string | null {
   if (plan.toStdout) return null;
   if (plan.inPlace) return entry.absolute;
   const outDir = plan.outDir ?? '.';
@@ -186,10 +185,9 @@ async function targetFor(
   else if (entry.absolute === null) name = `stdin${ext}`;
   else name = path.basename(entry.relative);
   const target = path.join(outDir, folder === '.' || entry.absolute === null ? '' : folder, name);
-  if (
-    entry.absolute !== null &&
-    (await realpath(target).catch(() => target)) === (await realpath(entry.absolute))
-  ) {
+  // Without --overwrite an existing output is refused anyway; with it, make sure the file about
+  // to be replaced is not the input itself (reached through a symbolic or a hard link).
+  if (plan.overwrite && entry.absolute !== null && sameFile(target, entry.absolute)) {
     throw pixwardenError('ERR_OUTPUT_CONFLICT', `the output ${target} is the input itself`);
   }
   return target;
@@ -220,13 +218,13 @@ async function deliver(
   }
   claimed.set(target, entry.display);
   if (plan.inPlace && entry.absolute !== null) {
-    await writeOutput(target, result.bytes, {
-      overwrite: true,
+    writeOutput(target, result.bytes, {
+      replace: true,
       durable: true,
-      mode: await fileMode(entry.absolute),
+      mode: fileMode(entry.absolute),
     });
   } else {
-    await writeOutput(target, result.bytes, { overwrite: plan.overwrite, durable: false });
+    writeOutput(target, result.bytes, { replace: plan.overwrite, durable: false });
   }
   return path.relative(process.cwd(), target) || target;
 }

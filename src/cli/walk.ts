@@ -1,5 +1,6 @@
 /** Turning command-line paths into the list of files to work on. */
-import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
+import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import { pixwardenError } from '../errors.js';
 import type { PixwardenError } from '../errors.js';
@@ -9,8 +10,10 @@ export interface InputFile {
   display: string;
   /** Absolute path, or null for standard input. */
   absolute: string | null;
-  /** Where the output goes relative to DIR: the base name for a file argument, the path
-   * inside the folder for a file found in a folder argument. */
+  /**
+   * Where the output goes relative to DIR: the base name for a file argument, the path inside
+   * the folder for a file found in a folder argument.
+   */
   relative: string;
 }
 
@@ -21,7 +24,7 @@ export type WalkEntry = InputFile | { display: string; error: PixwardenError };
  * (hidden entries skipped, symbolic links not followed, `skipDir` not entered), `-` is standard
  * input. A missing path becomes an entry with `ERR_INPUT_NOT_FOUND`.
  */
-export async function walk(args: readonly string[], skipDir: string | null): Promise<WalkEntry[]> {
+export function walk(args: readonly string[], skipDir: string | null): WalkEntry[] {
   const entries: WalkEntry[] = [];
   for (const arg of args) {
     if (arg === '-') {
@@ -30,7 +33,7 @@ export async function walk(args: readonly string[], skipDir: string | null): Pro
     }
     let info;
     try {
-      info = await stat(arg);
+      info = statSync(arg);
     } catch {
       entries.push({
         display: arg,
@@ -40,7 +43,7 @@ export async function walk(args: readonly string[], skipDir: string | null): Pro
     }
     const absolute = path.resolve(arg);
     if (info.isDirectory()) {
-      await walkFolder(absolute, arg, '', skipDir, entries);
+      walkFolder(absolute, arg, '', skipDir, entries);
     } else if (info.isFile()) {
       entries.push({ display: arg, absolute, relative: path.basename(absolute) });
     } else {
@@ -53,25 +56,24 @@ export async function walk(args: readonly string[], skipDir: string | null): Pro
   return entries;
 }
 
-async function walkFolder(
+function byName(a: Dirent, b: Dirent): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+function walkFolder(
   folder: string,
   shown: string,
   relative: string,
   skipDir: string | null,
   entries: WalkEntry[],
-): Promise<void> {
+): void {
   // The output folder is not walked when it lies inside an input folder (its files would be
-  // cleaned again); an input folder that is the output folder itself is walked, and each of its
+  // cleaned again). An input folder that is itself the output folder is walked, and each of its
   // files is then refused as its own output.
-  if (
-    relative !== '' &&
-    skipDir !== null &&
-    (await realpath(folder).catch(() => folder)) === skipDir
-  )
-    return;
-  let names: string[];
+  if (relative !== '' && skipDir !== null && realpathOrSelf(folder) === skipDir) return;
+  let children: Dirent[];
   try {
-    names = (await readdir(folder)).sort();
+    children = readdirSync(folder, { withFileTypes: true }).sort(byName);
   } catch {
     entries.push({
       display: shown,
@@ -79,14 +81,21 @@ async function walkFolder(
     });
     return;
   }
-  for (const name of names) {
-    if (name.startsWith('.')) continue;
-    const absolute = path.join(folder, name);
-    const display = path.join(shown, name);
-    const rel = relative === '' ? name : path.join(relative, name);
-    const info = await lstat(absolute).catch(() => null);
-    if (info === null || info.isSymbolicLink()) continue;
-    if (info.isDirectory()) await walkFolder(absolute, display, rel, skipDir, entries);
-    else if (info.isFile()) entries.push({ display, absolute, relative: rel });
+  for (const child of children) {
+    if (child.name.startsWith('.')) continue;
+    const absolute = path.join(folder, child.name);
+    const display = path.join(shown, child.name);
+    const rel = relative === '' ? child.name : path.join(relative, child.name);
+    // The type comes from the listing itself: a symbolic link is neither a file nor a folder.
+    if (child.isDirectory()) walkFolder(absolute, display, rel, skipDir, entries);
+    else if (child.isFile()) entries.push({ display, absolute, relative: rel });
+  }
+}
+
+export function realpathOrSelf(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return file;
   }
 }

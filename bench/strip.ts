@@ -1,0 +1,158 @@
+/**
+ * Lossless strip speed and memory, as whole processes, against two baselines measured in the
+ * same run: ExifTool (`exiftool -all=` in batch mode, the usual lossless cleaner) and a minimal
+ * Node program that reads and writes the same files unchanged (the floor for a Node cleaner).
+ *
+ * Sets: 100 phone-size photos generated here with ImageMagick and ExifTool (GPS, camera,
+ * serial, dates, XMP, thumbnail, ICC profile), and the corpus's real JPEGs repeated to about a
+ * thousand files. Memory: the peak resident size of `pixwarden strip` on a 50 MB file, above
+ * the same command on a tiny file.
+ *
+ * `npm run bench` (builds first). Generated inputs are cached in bench/.cache.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CACHE = path.join(ROOT, 'bench', '.cache');
+const CORPUS = path.resolve(ROOT, '..', 'shared', 'corpus');
+const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+const FLOOR = path.join(ROOT, 'build-bench', 'bench', 'floor.js');
+const CONVERT = existsSync('/usr/bin/convert') ? '/usr/bin/convert' : 'convert';
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const distinctPhotos = 10;
+const photoCopies = 10;
+const corpusTarget = 1000;
+
+function run(command: string, args: readonly string[]): void {
+  const result = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (result.status !== 0 && result.status !== 1) {
+    throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr.toString().slice(0, 400)}`);
+  }
+}
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.join(entry.parentPath, entry.name));
+}
+
+function megabytes(dir: string): number {
+  return files(dir).reduce((sum, file) => sum + statSync(file).size, 0) / 1e6;
+}
+
+function makePhotos(): string {
+  const dir = path.join(CACHE, 'photos');
+  if (existsSync(dir) && readdirSync(dir).length === distinctPhotos * photoCopies) return dir;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const base = path.join(CACHE, 'base');
+  mkdirSync(base, { recursive: true });
+  const thumb = path.join(base, 'thumb.jpg');
+  run(CONVERT, ['-size', '160x120', 'gradient:navy-gold', thumb]);
+  const icc = path.join(base, 'profile.icc');
+  const profileSource = path.resolve(ROOT, '..', 'shared', 'cases', 'inputs', '03-icc-wide-gamut.jpg');
+  const extracted = spawnSync('exiftool', ['-b', '-ICC_Profile', profileSource]);
+  writeFileSync(icc, extracted.stdout);
+  for (let i = 0; i < distinctPhotos; i++) {
+    const photo = path.join(base, `base-${i}.jpg`);
+    if (!existsSync(photo)) {
+      run(CONVERT, ['-size', '4032x3024', `gradient:hsb(${i * 36},60%,80%)-hsb(${(i * 36 + 120) % 360},70%,40%)`,
+        '-attenuate', '0.35', '-seed', String(i + 1), '+noise', 'Gaussian', '-quality', '92', photo]);
+    }
+    for (let c = 0; c < photoCopies; c++) copyFileSync(photo, path.join(dir, `IMG_2025${String(i).padStart(2, '0')}${String(c).padStart(2, '0')}.jpg`));
+  }
+  run('exiftool', ['-q', '-overwrite_original', '-Make=ExampleCam', '-Model=Model X-1', '-SerialNumber=SN-0042-FAKE',
+    '-LensSerialNumber=LS-77', '-DateTimeOriginal=2025:06:01 10:20:30', '-OffsetTimeOriginal=+02:00',
+    '-GPSLatitude=48.8584', '-GPSLatitudeRef=N', '-GPSLongitude=2.2945', '-GPSLongitudeRef=E', '-GPSAltitude=35',
+    '-Artist=Jane Example', '-XMP-dc:Creator=Jane Example', '-Orientation#=6', `-ThumbnailImage<=${thumb}`,
+    `-ICC_Profile<=${icc}`, dir]);
+  return dir;
+}
+
+function makeCorpusSet(): string {
+  const dir = path.join(CACHE, 'corpus-jpegs');
+  const sources = files(CORPUS).filter((file) => /\.jpe?g$/i.test(file));
+  const copies = Math.ceil(corpusTarget / sources.length);
+  if (existsSync(dir) && readdirSync(dir).length === sources.length * copies) return dir;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  sources.forEach((file, i) => {
+    for (let c = 0; c < copies; c++) copyFileSync(file, path.join(dir, `${String(i).padStart(4, '0')}-${c}.jpg`));
+  });
+  return dir;
+}
+
+interface Tool {
+  name: string;
+  command: (input: string, output: string) => [string, string[]];
+}
+
+const TOOLS: readonly Tool[] = [
+  { name: 'read+write floor (node)', command: (i, o) => [process.execPath, [FLOOR, i, o]] },
+  { name: 'exiftool -all=', command: (i, o) => ['exiftool', ['-q', '-q', '-m', '-all=', '-o', `${o}/`, i]] },
+  { name: 'pixwarden strip', command: (i, o) => [process.execPath, [CLI, 'strip', i, '-o', o]] },
+];
+
+function timeTool(tool: Tool, input: string): number {
+  const output = path.join(CACHE, 'out');
+  rmSync(output, { recursive: true, force: true });
+  const [command, args] = tool.command(input, output);
+  const start = performance.now();
+  run(command, args);
+  return (performance.now() - start) / 1000;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+function benchSet(label: string, input: string): void {
+  const count = files(input).length;
+  const times = new Map<string, number[]>(TOOLS.map((tool) => [tool.name, []]));
+  timeTool(TOOLS[0] as Tool, input); // warm the page cache
+  for (let r = 0; r < RUNS; r++) {
+    for (const tool of TOOLS) times.get(tool.name)?.push(timeTool(tool, input));
+  }
+  const floor = median(times.get(TOOLS[0]?.name ?? '') ?? []);
+  console.log(`\n${label}: ${count} files, ${megabytes(input).toFixed(0)} MB, median of ${RUNS} runs`);
+  console.log('| tool | seconds | × floor |');
+  console.log('|---|---|---|');
+  for (const tool of TOOLS) {
+    const t = median(times.get(tool.name) ?? []);
+    console.log(`| ${tool.name} | ${t.toFixed(3)} | ${(t / floor).toFixed(2)} |`);
+  }
+}
+
+/** Peak resident size (KiB) of a command, read from the kernel's accounting of children. */
+function peakRssKiB(command: string, args: readonly string[]): number {
+  const script = 'import resource,subprocess,sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)';
+  const result = spawnSync('/usr/bin/python3', ['-c', script, command, ...args]);
+  return Number(result.stdout.toString().trim());
+}
+
+function memory(): void {
+  const big = path.join(CACHE, 'big.png');
+  if (!existsSync(big)) run(CONVERT, ['-size', '4096x4096', 'xc:gray', '-seed', '7', '+noise', 'Random', '-define', 'png:compression-level=1', big]);
+  const tiny = path.join(CACHE, 'tiny.png');
+  if (!existsSync(tiny)) run(CONVERT, ['-size', '8x8', 'xc:gray', tiny]);
+  const size = statSync(big).size;
+  const measure = (file: string): number => {
+    const out = path.join(CACHE, 'mem-out');
+    rmSync(out, { recursive: true, force: true });
+    return peakRssKiB(process.execPath, [CLI, 'strip', file, '-o', out]);
+  };
+  const idle = median([measure(tiny), measure(tiny), measure(tiny)]);
+  const peak = median([measure(big), measure(big), measure(big)]);
+  const above = (peak - idle) * 1024;
+  console.log(`\nmemory: ${(size / 1e6).toFixed(1)} MB input, peak RSS ${(peak / 1024).toFixed(0)} MiB, idle ${(idle / 1024).toFixed(0)} MiB,` +
+    ` ${(above / 1e6).toFixed(1)} MB above idle = ${(above / size).toFixed(2)} × the input`);
+}
+
+mkdirSync(CACHE, { recursive: true });
+benchSet('phone-size photos', makePhotos());
+benchSet('corpus JPEGs, repeated', makeCorpusSet());
+memory();
