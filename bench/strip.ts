@@ -11,17 +11,17 @@
  * `npm run bench` (builds first). Generated inputs are cached in bench/.cache.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CACHE = path.join(ROOT, 'bench', '.cache');
 const CORPUS = path.resolve(ROOT, '..', 'shared', 'corpus');
-const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+const CLI = path.join(ROOT, 'dist', 'bin', 'main.js');
 const FLOOR = path.join(ROOT, 'build-bench', 'bench', 'floor.js');
 const CONVERT = existsSync('/usr/bin/convert') ? '/usr/bin/convert' : 'convert';
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 const distinctPhotos = 10;
 const photoCopies = 10;
 const corpusTarget = 1000;
@@ -96,8 +96,12 @@ const TOOLS: readonly Tool[] = [
   { name: 'pixwarden strip', command: (i, o) => [process.execPath, [CLI, 'strip', i, '-o', o]] },
 ];
 
+/** Outputs go to memory-backed storage when there is some, so that disk writeback (which
+ * starts at unpredictable moments) does not blur the comparison. */
+const OUT_ROOT = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/pixwarden-bench-') : CACHE;
+
 function timeTool(tool: Tool, input: string): number {
-  const output = path.join(CACHE, 'out');
+  const output = path.join(OUT_ROOT, 'out');
   rmSync(output, { recursive: true, force: true });
   const [command, args] = tool.command(input, output);
   const start = performance.now();
@@ -135,13 +139,13 @@ function peakRssKiB(command: string, args: readonly string[]): number {
 }
 
 function memory(): void {
-  const big = path.join(CACHE, 'big.png');
-  if (!existsSync(big)) run(CONVERT, ['-size', '4096x4096', 'xc:gray', '-seed', '7', '+noise', 'Random', '-define', 'png:compression-level=1', big]);
+  const big = path.join(CACHE, 'big-50mb.png');
+  if (!existsSync(big)) run(CONVERT, ['-size', '4096x4096', 'xc:gray', '-seed', '7', '+noise', 'Random', '-define', 'png:compression-level=0', big]);
   const tiny = path.join(CACHE, 'tiny.png');
   if (!existsSync(tiny)) run(CONVERT, ['-size', '8x8', 'xc:gray', tiny]);
   const size = statSync(big).size;
   const measure = (file: string): number => {
-    const out = path.join(CACHE, 'mem-out');
+    const out = path.join(OUT_ROOT, 'mem-out');
     rmSync(out, { recursive: true, force: true });
     return peakRssKiB(process.execPath, [CLI, 'strip', file, '-o', out]);
   };
@@ -153,6 +157,10 @@ function memory(): void {
 }
 
 mkdirSync(CACHE, { recursive: true });
-benchSet('phone-size photos', makePhotos());
-benchSet('corpus JPEGs, repeated', makeCorpusSet());
-memory();
+try {
+  benchSet('phone-size photos', makePhotos());
+  benchSet('corpus JPEGs, repeated', makeCorpusSet());
+  memory();
+} finally {
+  if (OUT_ROOT !== CACHE) rmSync(OUT_ROOT, { recursive: true, force: true });
+}

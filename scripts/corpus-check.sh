@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d)
-node dist/cli/main.js strip ../shared/corpus -o "$out/c" --json > "$out/c.json" 2>"$out/c.err" || true
+node dist/bin/main.js strip ../shared/corpus -o "$out/c" --json > "$out/c.json" 2>"$out/c.err" || true
 tail -1 "$out/c.err"
 node -e '
 const r=JSON.parse(require("fs").readFileSync(process.argv[1]));

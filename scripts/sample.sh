@@ -5,6 +5,6 @@ cd "$(dirname "$0")/.."
 sample=../shared/corpus/exif-samples/jpg/gps/DSCN0010.jpg
 [ -f "$sample" ] || sample=../shared/cases/inputs/01-exif-thumb-uncropped.jpg
 out=$(mktemp -d)
-node dist/cli/main.js inspect "$sample"
-node dist/cli/main.js strip "$sample" -o "$out"
-node dist/cli/main.js inspect "$out/$(basename "$sample")"
+node dist/bin/main.js inspect "$sample"
+node dist/bin/main.js strip "$sample" -o "$out"
+node dist/bin/main.js inspect "$out/$(basename "$sample")"

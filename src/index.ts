@@ -10,7 +10,8 @@
  */
 export { inspect, highestRisk } from './inspect.js';
 export { strip } from './strip.js';
-export type { StripResult } from './strip.js';
+export type { StripOptions, StripResult } from './strip.js';
+export type { Workspace } from './assemble.js';
 export { verifyClean } from './verify.js';
 export type { VerifyResult } from './verify.js';
 export { detectFormat } from './detect.js';

@@ -3,7 +3,10 @@
  * policy keeps (a minimal EXIF for Orientation and credits, a scrubbed ICC profile), drop the
  * rest, then verify the output with the same parsers.
  */
+import { assemble } from './assemble.js';
+import type { Workspace } from './assemble.js';
 import { detectFormat } from './detect.js';
+import { WalkMemo } from './formats/memo.js';
 import { handlerFor } from './formats/index.js';
 import { trailerName } from './formats/trailer.js';
 import type { ParsedImage } from './formats/types.js';
@@ -15,7 +18,7 @@ import {
   writeMinimalExif,
 } from './metadata/exif.js';
 import type { CarriedTags } from './metadata/exif.js';
-import { isSrgbName, parseIcc, scrubIcc } from './metadata/icc.js';
+import { isSrgbName, parseIcc, scrubProfile } from './metadata/icc.js';
 import { DEFAULT_POLICY, keeps } from './policy.js';
 import type { ImageFormat, PartRecord, StripPolicy } from './types.js';
 import { checkParsed, notClean } from './verify.js';
@@ -39,6 +42,7 @@ export interface StripResult {
  *
  * @param bytes - the whole file.
  * @param policy - what to keep; defaults to orientation and a scrubbed ICC profile.
+ * @param options - see `StripOptions`; by default the input is left untouched.
  * @returns the clean bytes, what was removed and kept, and warnings.
  * @throws ERR_FORMAT_NOT_ALLOWED or ERR_UNSUPPORTED_FORMAT for other kinds of file;
  *   ERR_MALFORMED, ERR_TRUNCATED or ERR_CRC_MISMATCH when the container cannot be fully parsed;
@@ -47,27 +51,49 @@ export interface StripResult {
 export async function strip(
   bytes: Uint8Array,
   policy: StripPolicy = DEFAULT_POLICY,
+  options: StripOptions = {},
 ): Promise<StripResult> {
   const format = await detectFormat(bytes);
-  return stripAs(format, bytes, policy);
+  return stripAs(format, bytes, policy, options);
+}
+
+/** Options for callers that own the input's memory (the CLI). */
+export interface StripOptions {
+  /**
+   * Lets the clean copy be laid out in place in the input's memory, which is overwritten, with
+   * this much spare room around it. Only for callers that read the input into memory of their
+   * own and no longer need it.
+   */
+  workspace?: Workspace;
 }
 
 /** `strip` for bytes whose format is already known. */
-export function stripAs(format: ImageFormat, bytes: Uint8Array, policy: StripPolicy): StripResult {
+export function stripAs(
+  format: ImageFormat,
+  bytes: Uint8Array,
+  policy: StripPolicy,
+  options: StripOptions = {},
+): StripResult {
   const handler = handlerFor(format);
-  const parsed = handler.parse(bytes);
+  const memo = new WalkMemo();
+  const parsed = handler.parse(bytes, memo);
   const warnings: string[] = [];
   const carry = {
     exif: writeMinimalExif(carriedTags(parsed, policy, warnings)),
     icc: carriedProfile(parsed, policy, warnings),
   };
-  const output = handler.build(bytes, parsed, carry);
-  const check = checkParsed(handler.parse(output), policy);
+  // What was removed is worked out before assembly, which may overwrite the input.
+  const removed = removedParts(bytes, parsed);
+  const output = assemble(handler.build(bytes, parsed, carry), bytes, options.workspace);
+  if (output.unchanged === null) memo.clear();
+  else memo.keepOnly(output.bytes, output.unchanged.start, output.unchanged.end);
+  const check = checkParsed(handler.parse(output.bytes, memo), policy);
   if (!check.clean) throw notClean(format, check.problems);
+  const keptProfile = check.kept.some((part) => part.category === 'colour');
   return {
-    bytes: output,
+    bytes: output.bytes,
     format,
-    removed: removedParts(bytes, parsed, check.kept),
+    removed: removed.filter((part) => !(keptProfile && part.profile === true)).map(stripFlag),
     kept: check.kept,
     verified: true,
     warnings,
@@ -143,37 +169,48 @@ function carriedProfile(
     warnings.push(`the colour profile was unreadable and was removed: ${parsed.icc.problem}`);
     return null;
   }
-  const profile = parseIcc(parsed.icc);
-  if (typeof profile === 'string') {
-    warnings.push(`the colour profile was malformed and was removed: ${profile}`);
-    return null;
-  }
-  if (!keeps(policy, 'icc')) {
-    if (!isSrgbName(profile.description)) {
-      warnings.push(
-        `a colour profile that is not sRGB (${profile.description ?? 'unnamed'}) was removed: colours may shift`,
-      );
+  if (keeps(policy, 'icc')) {
+    const scrubbed = scrubProfile(parsed.icc);
+    if (typeof scrubbed === 'string') {
+      warnings.push(`the colour profile was malformed and was removed: ${scrubbed}`);
+      return null;
     }
-    return null;
+    return scrubbed;
   }
-  return scrubIcc(profile);
+  const profile = parseIcc(parsed.icc);
+  const description = typeof profile === 'string' ? undefined : profile.description;
+  if (!isSrgbName(description)) {
+    warnings.push(
+      `a colour profile that is not sRGB (${description ?? 'unnamed'}) was removed: colours may shift`,
+    );
+  }
+  return null;
 }
 
-function removedParts(
-  bytes: Uint8Array,
-  parsed: ParsedImage,
-  kept: readonly PartRecord[],
-): PartRecord[] {
-  const removed: PartRecord[] = [];
-  const keptColour = kept.some((part) => part.category === 'colour');
+interface RemovedPart extends PartRecord {
+  /** A piece of the colour profile: it counts as removed only when the copy holds none. */
+  profile?: boolean;
+}
+
+function stripFlag(part: RemovedPart): PartRecord {
+  return { category: part.category, name: part.name, bytes: part.bytes };
+}
+
+function removedParts(bytes: Uint8Array, parsed: ParsedImage): RemovedPart[] {
+  const removed: RemovedPart[] = [];
   for (const part of parsed.parts) {
     const size = part.end - part.start;
     if (part.role === 'drop')
       removed.push({ category: part.category, name: part.name, bytes: size });
     else if (part.role === 'exif')
       removed.push({ category: 'metadata', name: part.name, bytes: size });
-    else if (part.role === 'icc' && !keptColour)
-      removed.push({ category: 'colour', name: part.name, bytes: size });
+    else if (part.role === 'icc')
+      removed.push({ category: 'colour', name: part.name, bytes: size, profile: true });
+  }
+  const thumbnail = parsed.findings.find((f) => f.source === 'jfif' && f.name === 'JFIF thumbnail');
+  if (thumbnail !== undefined) {
+    const [width = 0, height = 0] = String(thumbnail.value).split('x').map(Number);
+    removed.push({ category: 'thumbnail', name: 'JFIF thumbnail', bytes: width * height * 3 });
   }
   if (parsed.trailer !== null) {
     const trailer = bytes.subarray(parsed.trailer.start);

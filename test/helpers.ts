@@ -8,7 +8,7 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const SHARED = path.resolve(ROOT, '..', 'shared');
 export const CORPUS = path.join(SHARED, 'corpus');
 export const CASES = path.join(SHARED, 'cases');
-export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+export const CLI = path.join(ROOT, 'dist', 'bin', 'main.js');
 
 export interface CliResult {
   status: number | null;

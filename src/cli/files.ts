@@ -3,21 +3,76 @@
  * calls are the fastest way through the kernel: an asynchronous read or write of a large file
  * costs a thread-pool round trip per chunk.
  */
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
+  fstatSync,
   fsyncSync,
   mkdirSync,
   openSync,
   readFileSync,
+  readSync,
   renameSync,
   statSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
+import type { Workspace } from '../assemble.js';
 import { pixwardenError } from '../errors.js';
+import { scannerBuffer } from '../formats/marker-scan.js';
 import type { InputFile } from './walk.js';
+
+/** Spare room kept around each input read into a `ReadBuffer` (see `Workspace`). */
+const spareBytes = 256 * 1024;
+
+/**
+ * One buffer reused for every input, with spare room around the file, so that a clean copy can
+ * be laid out in place (`Workspace`) and no buffer is allocated per file. It lives in the JPEG
+ * marker scanner's memory, so scans of what is read run at vector speed. The bytes it returns
+ * are valid until the next read.
+ */
+export class ReadBuffer {
+  private memory = Buffer.allocUnsafe(0);
+
+  read(input: InputFile): { bytes: Uint8Array; workspace: Workspace | undefined } {
+    if (input.absolute === null) throw new Error('standard input is read with readInput');
+    let fd: number;
+    try {
+      fd = openSync(input.absolute, 'r');
+    } catch (error: unknown) {
+      throw readError(input, error);
+    }
+    try {
+      const size = fstatSync(fd).size;
+      if (this.memory.length < size + 2 * spareBytes)
+        this.memory = scannerBuffer(size + 2 * spareBytes);
+      // Read the size fstat gave. A file that changes while it is read yields a prefix or a
+      // shorter file: either parses whole or is refused, and nothing half-read is written.
+      let length = 0;
+      while (length < size) {
+        const n = readSync(fd, this.memory, spareBytes + length, size - length, null);
+        if (n === 0) break;
+        length += n;
+      }
+      const bytes = this.memory.subarray(spareBytes, spareBytes + length);
+      return {
+        bytes,
+        workspace: { before: spareBytes, after: this.memory.length - spareBytes - length },
+      };
+    } catch (error: unknown) {
+      throw readError(input, error);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+function readError(input: InputFile, error: unknown): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT')
+    return pixwardenError('ERR_INPUT_NOT_FOUND', `${input.display}: no such file`);
+  return pixwardenError('ERR_IO', `${input.display}: cannot be read (${code ?? 'unknown error'})`);
+}
 
 export async function readInput(input: InputFile): Promise<Uint8Array> {
   if (input.absolute === null) return readStdin();
@@ -47,6 +102,8 @@ export interface WriteOptions {
 }
 
 const madeFolders = new Set<string>();
+/** Temporary names are unique per process (pid and counter) and created exclusively. */
+let tempCounter = 0;
 
 function ensureFolder(folder: string): void {
   if (madeFolders.has(folder)) return;
@@ -71,7 +128,7 @@ function writeAll(fd: number, bytes: Uint8Array): void {
 export function writeOutput(target: string, bytes: Uint8Array, options: WriteOptions): void {
   const folder = path.dirname(target);
   const file = options.replace
-    ? path.join(folder, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`)
+    ? path.join(folder, `.${path.basename(target)}.${process.pid}-${++tempCounter}.tmp`)
     : target;
   let fd: number | null = null;
   try {

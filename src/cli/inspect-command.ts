@@ -1,6 +1,7 @@
 import { PixwardenError } from '../errors.js';
 import type { Finding } from '../types.js';
 import { readInput } from './files.js';
+import { LineOutput } from './output.js';
 import { startProgress } from './progress.js';
 import { countsByGroup, describeReport } from './summary.js';
 import { walk } from './walk.js';
@@ -21,6 +22,7 @@ export async function runInspect(
   const results: unknown[] = [];
   const findings: Finding[] = [];
   let failed = 0;
+  const lines = new LineOutput(process.stdout);
   for (const entry of entries) {
     let line: string;
     if ('error' in entry) {
@@ -41,8 +43,9 @@ export async function runInspect(
       }
     }
     progress.tick();
-    if (!options.json) process.stdout.write(`${line}\n`);
+    if (!options.json) lines.write(`${line}\n`);
   }
+  lines.flush();
   progress.stop();
   if (options.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   const groups = countsByGroup(findings.map((f) => f.category));

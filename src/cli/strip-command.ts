@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { PixwardenError } from '../errors.js';
 import { pixwardenError } from '../errors.js';
@@ -6,9 +5,9 @@ import { parseKeepList } from '../policy.js';
 import { strip } from '../strip.js';
 import type { StripResult } from '../strip.js';
 import type { ImageFormat, PartRecord, StripPolicy } from '../types.js';
-import { fileMode, readInput, sameFile, writeOutput } from './files.js';
+import { LineOutput } from './output.js';
+import { ReadBuffer, fileMode, readInput, sameFile, writeOutput } from './files.js';
 import { errorJson } from './inspect-command.js';
-import type { StripFlags } from './main.js';
 import { startProgress } from './progress.js';
 import { countsByGroup, formatBytes } from './summary.js';
 import { realpathOrSelf, walk } from './walk.js';
@@ -20,6 +19,16 @@ const EXTENSIONS: Record<ImageFormat, string> = {
   webp: '.webp',
   gif: '.gif',
 };
+
+/** The options of `pixwarden strip`, as parsed. */
+export interface StripFlags {
+  output?: string;
+  inPlace?: boolean;
+  keep: string;
+  rename?: 'hash' | 'seq';
+  overwrite?: boolean;
+  json?: boolean;
+}
 
 interface StripRecord {
   input: string;
@@ -78,6 +87,9 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
   const claimed = new Map<string, string>();
   const progress = await startProgress(entries.length, json);
   const records: StripRecord[] = [];
+  const reader = new ReadBuffer();
+  // With -o - the image goes to standard output, so the per-file lines go to standard error.
+  const lines = new LineOutput(toStdout ? process.stderr : process.stdout);
 
   for (const [index, entry] of entries.entries()) {
     let record: StripRecord;
@@ -87,8 +99,15 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
       try {
         const clash = clashes.get(entry);
         if (clash !== undefined) throw clash;
-        const bytes = await readInput(entry);
-        const result = await strip(bytes, plan.policy);
+        const { bytes, workspace } =
+          entry.absolute === null
+            ? { bytes: await readInput(entry), workspace: undefined }
+            : reader.read(entry);
+        const result = await strip(
+          bytes,
+          plan.policy,
+          workspace === undefined ? {} : { workspace },
+        );
         const target = targetFor(entry, index, result, plan);
         const output = await deliver(entry, target, result, plan, claimed);
         record = {
@@ -106,8 +125,9 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
     }
     records.push(record);
     progress.tick();
-    if (!json) printRecord(record, toStdout);
+    if (!json) lines.write(describeRecord(record));
   }
+  lines.flush();
   progress.stop();
   if (json) process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
   printSummary(records);
@@ -180,7 +200,13 @@ function targetFor(
   const folder = path.dirname(entry.relative);
   let name: string;
   if (plan.rename === 'hash')
-    name = createHash('sha256').update(result.bytes).digest('hex').slice(0, 32) + ext;
+    name =
+      process
+        .getBuiltinModule('node:crypto')
+        .createHash('sha256')
+        .update(result.bytes)
+        .digest('hex')
+        .slice(0, 32) + ext;
   else if (plan.rename === 'seq') name = String(index + 1).padStart(plan.seqWidth, '0') + ext;
   else if (entry.absolute === null) name = `stdin${ext}`;
   else name = path.basename(entry.relative);
@@ -229,23 +255,19 @@ async function deliver(
   return path.relative(process.cwd(), target) || target;
 }
 
-function printRecord(record: StripRecord, toStdout: boolean): void {
-  const stream = toStdout ? process.stderr : process.stdout;
+function describeRecord(record: StripRecord): string {
   if (record.status === 'refused') {
-    stream.write(
-      `refused ${record.input}: ${record.error?.code ?? ''}: ${record.error?.message ?? ''}\n`,
-    );
-    return;
+    return `refused ${record.input}: ${record.error?.code ?? ''}: ${record.error?.message ?? ''}\n`;
   }
   const removed = record.removed
     .map((part) => `${part.name} (${formatBytes(part.bytes)})`)
     .join(', ');
   const kept = record.kept.map((part) => part.name).join(', ');
-  stream.write(
+  return (
     `clean   ${record.input} -> ${record.output ?? ''}\n` +
-      `        removed: ${removed === '' ? 'nothing' : removed}\n` +
-      (kept === '' ? '' : `        kept: ${kept}\n`) +
-      (record.warnings ?? []).map((warning) => `        warning: ${warning}\n`).join(''),
+    `        removed: ${removed === '' ? 'nothing' : removed}\n` +
+    (kept === '' ? '' : `        kept: ${kept}\n`) +
+    (record.warnings ?? []).map((warning) => `        warning: ${warning}\n`).join('')
   );
 }
 

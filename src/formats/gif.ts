@@ -15,6 +15,7 @@ import { ByteView, concat, latin1 } from '../bounds.js';
 import { malformed, truncated } from '../errors.js';
 import type { Finding } from '../types.js';
 import { trailerFinding } from './trailer.js';
+import type { WalkMemo } from './memo.js';
 import type { FormatHandler, MetadataBlock, ParsedImage, Part } from './types.js';
 
 const EXTENSION = 0x21;
@@ -55,7 +56,7 @@ function subBlockData(view: ByteView, pos: number, end: number): Uint8Array {
 export const gif: FormatHandler = {
   format: 'gif',
 
-  parse(bytes: Uint8Array): ParsedImage {
+  parse(bytes: Uint8Array, memo?: WalkMemo): ParsedImage {
     const view = new ByteView(bytes, 'GIF');
     const version = view.latin1(0, 6, 'header');
     if (version !== 'GIF87a' && version !== 'GIF89a') throw malformed('GIF header is missing');
@@ -92,7 +93,9 @@ export const gif: FormatHandler = {
         const codeSize = view.u8(pos, 'LZW code size');
         if (codeSize < 1 || codeSize > 11)
           throw malformed(`GIF LZW code size ${codeSize} is out of range`);
-        pos = skipSubBlocks(view, pos + 1);
+        const data = pos + 1;
+        pos = memo?.lookup(bytes, data) ?? skipSubBlocks(view, data);
+        memo?.record(bytes, data, pos);
         frames++;
         parts.push({ name: 'image', start, end: pos, role: 'image', category: 'unknown' });
       } else if (introducer === EXTENSION) {
@@ -120,14 +123,14 @@ export const gif: FormatHandler = {
     };
   },
 
-  build(bytes: Uint8Array, parsed: ParsedImage): Uint8Array {
+  build(bytes: Uint8Array, parsed: ParsedImage): Uint8Array[] {
     const out: Uint8Array[] = [];
     for (const part of parsed.parts) {
       if (part.role !== 'image') continue;
       if (part.name === 'loop extension') out.push(loopExtension(bytes, part));
       else out.push(bytes.subarray(part.start, part.end));
     }
-    return concat(out);
+    return out;
   },
 };
 

@@ -1,5 +1,10 @@
 /** Bounded zlib inflation: compressed data in a file is never inflated past a cap. */
-import { inflateSync } from 'node:zlib';
+/**
+ * Node's zlib, loaded on first use: a run that meets no PNG never pays for loading it.
+ */
+export function zlib(): typeof import('node:zlib') {
+  return process.getBuiltinModule('node:zlib');
+}
 
 /** Compressed text or profile data is never inflated past this many bytes. */
 export const maxInflateBytes = 1024 * 1024;
@@ -13,7 +18,7 @@ export type InflateResult =
  */
 export function inflateCapped(data: Uint8Array, limit = maxInflateBytes): InflateResult {
   try {
-    return { ok: true, data: inflateSync(data, { maxOutputLength: limit }) };
+    return { ok: true, data: zlib().inflateSync(data, { maxOutputLength: limit }) };
   } catch (error: unknown) {
     const code = (error as { code?: unknown }).code;
     return { ok: false, reason: code === 'ERR_BUFFER_TOO_LARGE' ? 'over-limit' : 'corrupt' };

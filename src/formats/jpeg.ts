@@ -15,7 +15,9 @@
 import { ByteView, ascii, concat, latin1 } from '../bounds.js';
 import { malformed, truncated } from '../errors.js';
 import type { Finding, PartCategory } from '../types.js';
+import { findMarker, isMarkerCode } from './marker-scan.js';
 import { trailerFinding } from './trailer.js';
+import type { WalkMemo } from './memo.js';
 import type { Carry, FormatHandler, MetadataBlock, ParsedImage, Part, PartRole } from './types.js';
 
 const SOI = 0xd8;
@@ -104,7 +106,7 @@ function startsWith(view: ByteView, segment: Segment, id: Uint8Array): boolean {
 export const jpeg: FormatHandler = {
   format: 'jpeg',
 
-  parse(bytes: Uint8Array): ParsedImage {
+  parse(bytes: Uint8Array, memo?: WalkMemo): ParsedImage {
     const view = new ByteView(bytes, 'JPEG');
     if (view.u16be(0, 'SOI') !== 0xffd8) throw malformed('JPEG does not start with SOI');
     const parts: Part[] = [{ name: 'SOI', start: 0, end: 2, role: 'image', category: 'unknown' }];
@@ -129,7 +131,7 @@ export const jpeg: FormatHandler = {
       if (bytes[pos] !== 0xff || (code !== 0xff && !isMarker(code, true))) {
         // Decoders skip stray bytes between segments up to the next marker; so do we, and the
         // skipped bytes are never copied.
-        const next = nextMarker(bytes, pos);
+        const next = findMarker(bytes, pos);
         if (next === -1)
           throw truncated(`JPEG has stray bytes at offset ${pos} and no marker after them`);
         findings.push({
@@ -163,10 +165,16 @@ export const jpeg: FormatHandler = {
         pos = markerAt + 2;
         continue;
       }
-      const length = view.u16be(markerAt + 2, `${markerName(marker)} length`);
+      const length = view.u16be(markerAt + 2, 'segment length');
       if (length < 2)
         throw malformed(`JPEG ${markerName(marker)} at offset ${markerAt} has length ${length}`);
-      view.need(markerAt + 2, length, `${markerName(marker)} segment`);
+      if (!view.has(markerAt + 2, length)) {
+        const available = bytes.length - markerAt - 2;
+        throw truncated(
+          `JPEG ${markerName(marker)} segment at offset ${markerAt} needs ${length} bytes, ${available} available`,
+          { value: length, limit: available, unit: 'bytes' },
+        );
+      }
       const segment: Segment = {
         marker,
         start: markerAt,
@@ -186,7 +194,8 @@ export const jpeg: FormatHandler = {
       } else if (marker === SOS) {
         if (!sawFrame) throw malformed('JPEG scan starts before any frame header');
         sawScan = true;
-        pos = scanEnd(bytes, segment.end);
+        pos = memo?.lookup(bytes, segment.end) ?? scanEnd(bytes, segment.end);
+        memo?.record(bytes, segment.end, pos);
         parts.push({
           name: 'SOS',
           start: segment.start,
@@ -292,7 +301,7 @@ export const jpeg: FormatHandler = {
     };
   },
 
-  build(bytes: Uint8Array, parsed: ParsedImage, carry: Carry): Uint8Array {
+  build(bytes: Uint8Array, parsed: ParsedImage, carry: Carry): Uint8Array[] {
     const out: Uint8Array[] = [Uint8Array.of(0xff, SOI)];
     const jfif = parsed.parts.find((part) => part.name === 'APP0 JFIF');
     if (jfif !== undefined) out.push(jfifWithoutThumbnail(bytes.subarray(jfif.start, jfif.end)));
@@ -314,39 +323,22 @@ export const jpeg: FormatHandler = {
         out.push(bytes.subarray(part.start, part.end));
       }
     }
-    return concat(out);
+    return out;
   },
 };
 
 /**
- * Whether `code` after an FF byte is a marker that ends a scan or starts a segment. Stuffed
- * zeros, fill bytes, restart markers and codes that no standard assigns are not: inside a scan
- * they are part of the entropy-coded data (and copied with it, as decoders read them).
- * `standalone` also accepts the restart and TEM markers that need no length.
+ * Whether `code` after an FF byte is a marker that ends a scan or starts a segment (see
+ * marker-scan.ts). `standalone` also accepts the restart and TEM markers that need no length.
  */
 function isMarker(code: number, standalone = false): boolean {
   if (standalone && (code === 0x01 || (code >= 0xd0 && code <= 0xd7))) return true;
-  return (
-    (code >= 0xc0 && code <= 0xcf) ||
-    (code >= 0xd8 && code <= 0xdf) ||
-    (code >= 0xe0 && code <= 0xfe)
-  );
-}
-
-/** The offset of the next FF that starts a marker, at or after `from`; -1 when there is none. */
-function nextMarker(bytes: Uint8Array, from: number): number {
-  let pos = from;
-  for (;;) {
-    const ff = bytes.indexOf(0xff, pos);
-    if (ff === -1 || ff + 1 >= bytes.length) return -1;
-    if (isMarker(bytes[ff + 1] ?? 0)) return ff;
-    pos = ff + 1;
-  }
+  return isMarkerCode(code);
 }
 
 /** Finds where the entropy-coded data after an SOS header ends: at the next real marker. */
 function scanEnd(bytes: Uint8Array, from: number): number {
-  const end = nextMarker(bytes, from);
+  const end = findMarker(bytes, from);
   if (end === -1) throw truncated('JPEG scan data runs to the end of the file without EOI');
   return end;
 }

@@ -12,12 +12,12 @@
  * colour, eXIf only as a minimal Orientation block. Everything else goes: text, tIME, pHYs,
  * bKGD, private chunks.
  */
-import { crc32, deflateSync } from 'node:zlib';
 import { ByteView, ascii, concat, latin1 } from '../bounds.js';
 import { malformed, pixwardenError, truncated } from '../errors.js';
 import type { Finding } from '../types.js';
-import { inflateCapped } from './inflate.js';
+import { inflateCapped, zlib } from './inflate.js';
 import { trailerFinding } from './trailer.js';
+import type { WalkMemo } from './memo.js';
 import type { Carry, FormatHandler, MetadataBlock, ParsedImage, Part } from './types.js';
 
 export const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
@@ -65,13 +65,13 @@ function readChunk(view: ByteView, pos: number): Chunk {
 
 function crcMatches(bytes: Uint8Array, chunk: Chunk): boolean {
   const stored = new ByteView(bytes, 'PNG').u32be(chunk.end - 4, 'chunk CRC');
-  return crc32(bytes.subarray(chunk.start + 4, chunk.end - 4)) === stored;
+  return zlib().crc32(bytes.subarray(chunk.start + 4, chunk.end - 4)) === stored;
 }
 
 export const png: FormatHandler = {
   format: 'png',
 
-  parse(bytes: Uint8Array): ParsedImage {
+  parse(bytes: Uint8Array, memo?: WalkMemo): ParsedImage {
     const view = new ByteView(bytes, 'PNG');
     if (!view.startsWith(PNG_SIGNATURE)) throw malformed('PNG signature is missing');
     const parts: Part[] = [];
@@ -108,7 +108,10 @@ export const png: FormatHandler = {
       if (seen.size === 0 && type !== 'IHDR') throw malformed(`PNG starts with ${type}, not IHDR`);
       const critical = type.charCodeAt(0) < 0x61;
       const rendering = RENDERING_CHUNKS.has(type);
-      const goodCrc = crcMatches(bytes, chunk);
+      // A chunk whose CRC was checked before at the same place in unchanged memory is not
+      // checked again (see WalkMemo).
+      const goodCrc = memo?.lookup(bytes, chunk.start) === chunk.end || crcMatches(bytes, chunk);
+      if (goodCrc) memo?.record(bytes, chunk.start, chunk.end);
       const data = bytes.subarray(chunk.data, chunk.data + chunk.length);
 
       if ((rendering || type === 'iCCP' || type === 'eXIf') && !goodCrc) {
@@ -244,7 +247,7 @@ export const png: FormatHandler = {
     };
   },
 
-  build(bytes: Uint8Array, parsed: ParsedImage, carry: Carry): Uint8Array {
+  build(bytes: Uint8Array, parsed: ParsedImage, carry: Carry): Uint8Array[] {
     const out: Uint8Array[] = [PNG_SIGNATURE];
     const last = parsed.parts.filter((part) => part.role === 'image').at(-1);
     for (const part of parsed.parts) {
@@ -257,7 +260,7 @@ export const png: FormatHandler = {
       }
     }
     if (last?.name !== 'IEND') out.push(chunkBytes('IEND', new Uint8Array(0)));
-    return concat(out);
+    return out;
   },
 };
 
@@ -267,6 +270,7 @@ export function chunkBytes(type: string, data: Uint8Array): Uint8Array {
   head.writeUInt32BE(data.length, 0);
   head.write(type, 4, 'latin1');
   const crc = Buffer.alloc(4);
+  const { crc32 } = zlib();
   crc.writeUInt32BE(crc32(data, crc32(head.subarray(4))));
   return concat([head, data, crc]);
 }
@@ -274,7 +278,7 @@ export function chunkBytes(type: string, data: Uint8Array): Uint8Array {
 function iccpChunk(profile: Uint8Array): Uint8Array {
   return chunkBytes(
     'iCCP',
-    concat([ascii(ICCP_KEYWORD), Uint8Array.of(0, 0), deflateSync(profile)]),
+    concat([ascii(ICCP_KEYWORD), Uint8Array.of(0, 0), zlib().deflateSync(profile)]),
   );
 }
 

@@ -1,5 +1,6 @@
 /** The interface every container module implements, and the pieces they share. */
 import type { Finding, ImageFormat, PartCategory } from '../types.js';
+import type { WalkMemo } from './memo.js';
 
 /**
  * What a part of the input is for:
@@ -65,10 +66,14 @@ export interface Carry {
 export interface FormatHandler {
   readonly format: ImageFormat;
   /**
-   * Parses the whole container, every length bounded by the file.
+   * Parses the whole container, every length bounded by the file. With a memo, long walks of
+   * image data are recorded, and skipped where the memo already knows them.
    * @throws ERR_MALFORMED, ERR_TRUNCATED or ERR_CRC_MISMATCH when it cannot be fully parsed.
    */
-  parse(bytes: Uint8Array): ParsedImage;
-  /** Writes a clean file: the image parts unchanged, plus what `carry` holds. */
-  build(bytes: Uint8Array, parsed: ParsedImage, carry: Carry): Uint8Array;
+  parse(bytes: Uint8Array, memo?: WalkMemo): ParsedImage;
+  /**
+   * Lays out a clean file as pieces: views of the input's image parts, unchanged, and the new
+   * parts that `carry` asks for. Joining the pieces gives the file.
+   */
+  build(bytes: Uint8Array, parsed: ParsedImage, carry: Carry): Uint8Array[];
 }

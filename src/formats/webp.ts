@@ -149,7 +149,7 @@ export const webp: FormatHandler = {
     };
   },
 
-  build(bytes: Uint8Array, parsed: ParsedImage, carry: Carry): Uint8Array {
+  build(bytes: Uint8Array, parsed: ParsedImage, carry: Carry): Uint8Array[] {
     const image = parsed.parts.filter((part) => part.role === 'image');
     const vp8x = image.find((part) => part.name === 'VP8X');
     const chunks: Uint8Array[] = [];
@@ -175,7 +175,7 @@ export const webp: FormatHandler = {
     head.write('RIFF', 0, 'latin1');
     head.writeUInt32LE(size, 4);
     head.write('WEBP', 8, 'latin1');
-    return concat([head, ...chunks]);
+    return [head, ...chunks];
   },
 };
 

@@ -262,9 +262,32 @@ function blankText(data: Uint8Array): Uint8Array {
   return out;
 }
 
+/**
+ * Photos from one camera or app carry the same profile, so scrubbing results are remembered
+ * for a few recent profiles: each entry pairs an input profile with its scrubbed form, and a
+ * hit is confirmed by comparing every byte.
+ */
+const recent: { input: Buffer; scrubbed: Buffer }[] = [];
+const recentProfiles = 8;
+
+/** `scrubIcc` for raw bytes, remembering recent results; a string says why it is malformed. */
+export function scrubProfile(bytes: Uint8Array): Uint8Array | string {
+  const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const hit = recent.find((entry) => entry.input.equals(input));
+  if (hit !== undefined) return hit.scrubbed;
+  const parsed = parseIcc(bytes);
+  if (typeof parsed === 'string') return parsed;
+  const scrubbed = Buffer.from(scrubIcc(parsed));
+  recent.unshift({ input: Buffer.from(input), scrubbed });
+  if (recent.length > recentProfiles) recent.pop();
+  return scrubbed;
+}
+
 /** Whether a profile is exactly what `scrubIcc` produces. */
 export function isScrubbed(bytes: Uint8Array): boolean {
+  const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  if (recent.some((entry) => entry.scrubbed.equals(input))) return true;
   const parsed = parseIcc(bytes);
   if (typeof parsed === 'string') return false;
-  return Buffer.from(scrubIcc(parsed)).equals(Buffer.from(bytes));
+  return Buffer.from(scrubIcc(parsed)).equals(input);
 }

@@ -1,0 +1,86 @@
+/**
+ * Joining the pieces of a clean file.
+ *
+ * By default the pieces are copied into a new buffer. A caller that owns the memory the input
+ * was read into, with spare room around it, may let the clean copy be laid out in place: the
+ * largest run of unchanged image data stays where it is, and the few new bytes before and after
+ * it are written over the parts that were dropped. For a photo that is a few kilobytes written
+ * instead of megabytes copied.
+ */
+import { concat } from './bounds.js';
+
+/** Memory around the input that the strip may overwrite. */
+export interface Workspace {
+  /** Spare bytes before `bytes` in its underlying memory. */
+  readonly before: number;
+  /** Spare bytes after `bytes` in its underlying memory. */
+  readonly after: number;
+}
+
+export interface Assembled {
+  bytes: Uint8Array;
+  /** The region of `bytes` that is the input's memory, unchanged; null when copied. */
+  unchanged: { start: number; end: number } | null;
+}
+
+/** Merges pieces that are adjacent views of the same memory. */
+function mergeViews(pieces: readonly Uint8Array[]): Uint8Array[] {
+  const merged: Uint8Array[] = [];
+  for (const piece of pieces) {
+    if (piece.length === 0) continue;
+    const last = merged.at(-1);
+    if (last?.buffer === piece.buffer && last.byteOffset + last.length === piece.byteOffset) {
+      merged[merged.length - 1] = new Uint8Array(
+        piece.buffer,
+        last.byteOffset,
+        last.length + piece.length,
+      );
+    } else {
+      merged.push(piece);
+    }
+  }
+  return merged;
+}
+
+/**
+ * Joins the pieces of a clean file built from `input`. With a workspace, lays the file out in
+ * place around its largest unchanged run when the new bytes fit; otherwise copies.
+ */
+export function assemble(
+  pieces: readonly Uint8Array[],
+  input: Uint8Array,
+  workspace?: Workspace,
+): Assembled {
+  const merged = mergeViews(pieces);
+  if (workspace === undefined) return { bytes: concat(merged), unchanged: null };
+
+  let anchor = -1;
+  for (const [i, piece] of merged.entries()) {
+    const inside =
+      piece.buffer === input.buffer &&
+      piece.byteOffset >= input.byteOffset &&
+      piece.byteOffset + piece.length <= input.byteOffset + input.length;
+    if (inside && (anchor === -1 || piece.length > (merged[anchor]?.length ?? 0))) anchor = i;
+  }
+  const run = merged[anchor];
+  if (run === undefined) return { bytes: concat(merged), unchanged: null };
+
+  // Copy the other pieces first: some are views of memory that the layout will overwrite.
+  const head = concat(merged.slice(0, anchor));
+  const tail = concat(merged.slice(anchor + 1));
+  const memory = new Uint8Array(
+    input.buffer,
+    input.byteOffset - workspace.before,
+    workspace.before + input.length + workspace.after,
+  );
+  const runStart = run.byteOffset - memory.byteOffset;
+  const start = runStart - head.length;
+  const end = runStart + run.length + tail.length;
+  if (start < 0 || end > memory.length) return { bytes: concat(merged), unchanged: null };
+  memory.set(head, start);
+  memory.set(tail, runStart + run.length);
+  return {
+    bytes: memory.subarray(start, end),
+    unchanged: { start: head.length, end: head.length + run.length },
+  };
+}
