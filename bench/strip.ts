@@ -11,7 +11,7 @@
  * `npm run bench` (builds first). Generated inputs are cached in bench/.cache.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -74,7 +74,11 @@ function makePhotos(): string {
 
 function makeCorpusSet(): string {
   const dir = path.join(CACHE, 'corpus-jpegs');
-  const sources = files(CORPUS).filter((file) => /\.jpe?g$/i.test(file));
+  // Real JPEGs by their bytes (some files named .jpg are not JPEGs at all), broken ones included.
+  const sources = files(CORPUS).filter((file) => {
+    const head = readFileSync(file).subarray(0, 3);
+    return head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff;
+  });
   const copies = Math.ceil(corpusTarget / sources.length);
   if (existsSync(dir) && readdirSync(dir).length === sources.length * copies) return dir;
   rmSync(dir, { recursive: true, force: true });
@@ -139,8 +143,11 @@ function peakRssKiB(command: string, args: readonly string[]): number {
 }
 
 function memory(): void {
-  const big = path.join(CACHE, 'big-50mb.png');
-  if (!existsSync(big)) run(CONVERT, ['-size', '4096x4096', 'xc:gray', '-seed', '7', '+noise', 'Random', '-define', 'png:compression-level=0', big]);
+  const big = path.join(CACHE, 'noise-50mb.png');
+  if (!existsSync(big)) {
+    run(CONVERT, ['-size', '4096x4096', 'xc:gray', '-seed', '7', '+noise', 'Random', '-type', 'TrueColor', '-depth', '8',
+      '-define', 'png:compression-level=0', big]);
+  }
   const tiny = path.join(CACHE, 'tiny.png');
   if (!existsSync(tiny)) run(CONVERT, ['-size', '8x8', 'xc:gray', tiny]);
   const size = statSync(big).size;

@@ -23,6 +23,20 @@ export interface Assembled {
   unchanged: { start: number; end: number } | null;
 }
 
+function totalLength(pieces: readonly Uint8Array[]): number {
+  let length = 0;
+  for (const piece of pieces) length += piece.length;
+  return length;
+}
+
+function writeAt(memory: Uint8Array, pieces: readonly Uint8Array[], offset: number): void {
+  let at = offset;
+  for (const piece of pieces) {
+    memory.set(piece, at);
+    at += piece.length;
+  }
+}
+
 /** Merges pieces that are adjacent views of the same memory. */
 function mergeViews(pieces: readonly Uint8Array[]): Uint8Array[] {
   const merged: Uint8Array[] = [];
@@ -65,22 +79,28 @@ export function assemble(
   const run = merged[anchor];
   if (run === undefined) return { bytes: concat(merged), unchanged: null };
 
-  // Copy the other pieces first: some are views of memory that the layout will overwrite.
-  const head = concat(merged.slice(0, anchor));
-  const tail = concat(merged.slice(anchor + 1));
   const memory = new Uint8Array(
     input.buffer,
     input.byteOffset - workspace.before,
     workspace.before + input.length + workspace.after,
   );
+  const head = merged.slice(0, anchor);
+  const tail = merged.slice(anchor + 1);
+  const headLength = totalLength(head);
   const runStart = run.byteOffset - memory.byteOffset;
-  const start = runStart - head.length;
-  const end = runStart + run.length + tail.length;
+  const start = runStart - headLength;
+  const end = runStart + run.length + totalLength(tail);
   if (start < 0 || end > memory.length) return { bytes: concat(merged), unchanged: null };
-  memory.set(head, start);
-  memory.set(tail, runStart + run.length);
+  // Pieces that are views of this memory are copied out first: writing the layout may
+  // overwrite where they are. The others (new segments, scrubbed profiles) are written directly.
+  const own = (piece: Uint8Array): Uint8Array =>
+    piece.buffer === memory.buffer ? Uint8Array.from(piece) : piece;
+  const headPieces = head.map(own);
+  const tailPieces = tail.map(own);
+  writeAt(memory, headPieces, start);
+  writeAt(memory, tailPieces, runStart + run.length);
   return {
     bytes: memory.subarray(start, end),
-    unchanged: { start: head.length, end: head.length + run.length },
+    unchanged: { start: headLength, end: headLength + run.length },
   };
 }

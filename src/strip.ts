@@ -9,10 +9,10 @@ import { detectFormat } from './detect.js';
 import { WalkMemo } from './formats/memo.js';
 import { handlerFor } from './formats/index.js';
 import { trailerName } from './formats/trailer.js';
-import type { ParsedImage } from './formats/types.js';
+import type { MetadataBlock, ParsedImage } from './formats/types.js';
 import {
   creditsFromXmp,
-  orientationFromXmp,
+  orientationFromXmpBytes,
   readCarriedTags,
   tiffFromRawProfile,
   writeMinimalExif,
@@ -101,7 +101,8 @@ export function stripAs(
 }
 
 function carriedTags(parsed: ParsedImage, policy: StripPolicy, warnings: string[]): CarriedTags {
-  const found = parsed.exif === null ? {} : readCarriedTags(parsed.exif);
+  const found =
+    parsed.exif === null ? {} : readCarriedTags(parsed.exif, keeps(policy, 'copyright'));
   const elsewhere = found.orientation === undefined ? orientationElsewhere(parsed) : undefined;
   if (elsewhere !== undefined) found.orientation = elsewhere;
   const tags: CarriedTags = {};
@@ -123,13 +124,15 @@ function carriedTags(parsed: ParsedImage, policy: StripPolicy, warnings: string[
   return tags;
 }
 
+function xmpBlocks(parsed: ParsedImage): MetadataBlock[] {
+  return parsed.blocks.filter(
+    (block) =>
+      block.kind === 'xmp' || (block.kind === 'text' && block.keyword === 'XML:com.adobe.xmp'),
+  );
+}
+
 function xmpPackets(parsed: ParsedImage): string[] {
-  return parsed.blocks
-    .filter(
-      (block) =>
-        block.kind === 'xmp' || (block.kind === 'text' && block.keyword === 'XML:com.adobe.xmp'),
-    )
-    .map((block) => block.text ?? Buffer.from(block.data).toString('utf8'));
+  return xmpBlocks(parsed).map((block) => block.text ?? Buffer.from(block.data).toString('utf8'));
 }
 
 function xmpCredits(parsed: ParsedImage): { copyright?: string; artist?: string } {
@@ -148,12 +151,12 @@ function orientationElsewhere(parsed: ParsedImage): number | undefined {
   for (const block of parsed.blocks) {
     if (block.kind === 'text' && /^Raw profile type (exif|APP1)$/i.test(block.keyword ?? '')) {
       const tiff = tiffFromRawProfile(block.text ?? '');
-      const orientation = tiff === null ? undefined : readCarriedTags(tiff).orientation;
+      const orientation = tiff === null ? undefined : readCarriedTags(tiff, false).orientation;
       if (orientation !== undefined) return orientation;
     }
   }
-  for (const xml of xmpPackets(parsed)) {
-    const orientation = orientationFromXmp(xml);
+  for (const block of xmpBlocks(parsed)) {
+    const orientation = orientationFromXmpBytes(block.data);
     if (orientation !== undefined) return orientation;
   }
   return undefined;

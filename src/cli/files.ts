@@ -32,7 +32,7 @@ const spareBytes = 256 * 1024;
  * are valid until the next read.
  */
 export class ReadBuffer {
-  private memory = Buffer.allocUnsafe(0);
+  private memory: Buffer = Buffer.allocUnsafe(0);
 
   read(input: InputFile): { bytes: Uint8Array; workspace: Workspace | undefined } {
     if (input.absolute === null) throw new Error('standard input is read with readInput');

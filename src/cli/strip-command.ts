@@ -252,7 +252,14 @@ async function deliver(
   } else {
     writeOutput(target, result.bytes, { replace: plan.overwrite, durable: false });
   }
-  return path.relative(process.cwd(), target) || target;
+  return displayPath(target);
+}
+
+const cwdPrefix = process.cwd() + path.sep;
+
+/** A path as the user would type it: relative to the working folder when inside it. */
+function displayPath(file: string): string {
+  return file.startsWith(cwdPrefix) ? file.slice(cwdPrefix.length) : file;
 }
 
 function describeRecord(record: StripRecord): string {

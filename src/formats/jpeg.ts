@@ -305,19 +305,22 @@ export const jpeg: FormatHandler = {
     const out: Uint8Array[] = [Uint8Array.of(0xff, SOI)];
     const jfif = parsed.parts.find((part) => part.name === 'APP0 JFIF');
     if (jfif !== undefined) out.push(jfifWithoutThumbnail(bytes.subarray(jfif.start, jfif.end)));
-    if (carry.exif !== null) out.push(segmentBytes(APP1, [EXIF_ID, Uint8Array.of(0), carry.exif]));
+    if (carry.exif !== null)
+      out.push(...segmentPieces(APP1, [EXIF_ID, Uint8Array.of(0), carry.exif]));
     if (carry.icc !== null) {
       const count = Math.ceil(carry.icc.length / iccChunkBytes);
       for (let i = 0; i < count; i++) {
         const data = carry.icc.subarray(i * iccChunkBytes, (i + 1) * iccChunkBytes);
-        out.push(segmentBytes(APP2, [ICC_ID, Uint8Array.of(i + 1, count), data]));
+        out.push(...segmentPieces(APP2, [ICC_ID, Uint8Array.of(i + 1, count), data]));
       }
     }
     for (const part of parsed.parts) {
       if (part.role !== 'image' || part === parsed.parts[0] || part === jfif) continue;
       if (part.name === 'APP14 Adobe') {
         out.push(
-          segmentBytes(APP14, [bytes.subarray(part.start + 4, part.start + 4 + adobePayloadBytes)]),
+          ...segmentPieces(APP14, [
+            bytes.subarray(part.start + 4, part.start + 4 + adobePayloadBytes),
+          ]),
         );
       } else {
         out.push(bytes.subarray(part.start, part.end));
@@ -418,13 +421,14 @@ function jfifWithoutThumbnail(segment: Uint8Array): Uint8Array {
   return out;
 }
 
-function segmentBytes(marker: number, pieces: readonly Uint8Array[]): Uint8Array {
+/** A segment as pieces (marker and length, then the payload pieces), joined by the caller. */
+function segmentPieces(marker: number, pieces: readonly Uint8Array[]): Uint8Array[] {
   const length = pieces.reduce((sum, piece) => sum + piece.length, 2);
   const head = Buffer.alloc(4);
   head[0] = 0xff;
   head[1] = marker;
   head.writeUInt16BE(length, 2);
-  return concat([head, ...pieces]);
+  return [head, ...pieces];
 }
 
 /**
@@ -443,5 +447,7 @@ function assembleIcc(
       problem: `ICC profile chunks are numbered ${sorted.map((c) => `${c.seq}/${c.count}`).join(', ')}`,
     };
   }
+  const [only] = sorted;
+  if (sorted.length === 1 && only !== undefined) return only.data;
   return concat(sorted.map((chunk) => chunk.data));
 }

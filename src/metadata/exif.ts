@@ -32,11 +32,11 @@ export interface CarriedTags {
 }
 
 /**
- * Reads Orientation, Copyright and Artist from IFD0 of a TIFF structure (the payload of an
- * EXIF block, starting at the byte-order mark). Anything it cannot read is simply absent:
+ * Reads Orientation, Copyright and Artist (unless `withCredits` is false) from IFD0 of a TIFF
+ * structure (the payload of an EXIF block, starting at the byte-order mark). Anything it cannot read is simply absent:
  * carrying fewer values over is the safe failure.
  */
-export function readCarriedTags(tiff: Uint8Array): CarriedTags {
+export function readCarriedTags(tiff: Uint8Array, withCredits = true): CarriedTags {
   const view = new ByteView(tiff, 'EXIF');
   const tags: CarriedTags = {};
   try {
@@ -55,7 +55,12 @@ export function readCarriedTags(tiff: Uint8Array): CarriedTags {
       if (tag === TAG_ORIENTATION && type === TYPE_SHORT && n >= 1) {
         const value = view.u16(entry + 8, le, 'Orientation');
         if (value >= 1 && value <= 8) tags.orientation = value;
-      } else if ((tag === TAG_COPYRIGHT || tag === TAG_ARTIST) && type === TYPE_ASCII && n > 0) {
+      } else if (
+        withCredits &&
+        (tag === TAG_COPYRIGHT || tag === TAG_ARTIST) &&
+        type === TYPE_ASCII &&
+        n > 0
+      ) {
         const offset = n <= 4 ? entry + 8 : view.u32(entry + 8, le, 'text offset');
         const length = Math.min(n, maxCarriedTextBytes);
         const text = cleanText(view.slice(offset, length, 'text value'));
@@ -194,6 +199,14 @@ export function orientationFromXmp(xml: string): number | undefined {
   const match = /tiff:Orientation\s*(?:=\s*["']\s*(\d+)\s*["']|>\s*(\d+)\s*<)/.exec(xml);
   const value = Number(match?.[1] ?? match?.[2]);
   return Number.isInteger(value) && value >= 1 && value <= 8 ? value : undefined;
+}
+
+/** `orientationFromXmp` for a packet still in bytes: only the bytes around the tag are decoded. */
+export function orientationFromXmpBytes(xmp: Uint8Array): number | undefined {
+  const bytes = Buffer.from(xmp.buffer, xmp.byteOffset, xmp.length);
+  const at = bytes.indexOf('tiff:Orientation');
+  if (at === -1) return undefined;
+  return orientationFromXmp(bytes.toString('latin1', at, at + 64));
 }
 
 /** The copyright notice (dc:rights) and first creator (dc:creator) of an XMP packet. */
