@@ -17,7 +17,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { PixwardenError, strip } from '../src/index.js';
 import { sniffImage } from '../src/detect.js';
 import { isStandardProfileName } from '../src/metadata/icc.js';
-import { CORPUS, exiftool, pillowJudge } from './helpers.js';
+import { CORPUS, exiftool, pillowJudge, runCli } from './helpers.js';
 import type { ExifToolRecord, PixelVerdict } from './helpers.js';
 
 interface Outcome {
@@ -236,6 +236,32 @@ describe('the real-photo corpus', () => {
     for (const o of rotated) {
       expect(outputs.get(o.output ?? '')?.['IFD0:Orientation'], o.input).toBeDefined();
     }
+  });
+
+  it('writes the same bytes from the CLI (in place, vector scan) as from the library', () => {
+    const cliDir = mkdtempSync(path.join(tmpdir(), 'pixwarden-corpus-cli-'));
+    const run = runCli(['strip', CORPUS, '-o', cliDir, '--json']);
+    const records = JSON.parse(run.stdout) as {
+      input: string;
+      status: string;
+      error?: { code: string };
+    }[];
+    // The CLI also walks the corpus's README, manifest and licences, and refuses them.
+    expect(records.length).toBeGreaterThanOrEqual(outcomes.length);
+    const differing: string[] = [];
+    for (const o of outcomes) {
+      const record = records.find((r) => r.input === o.input);
+      const cliOutput = path.join(cliDir, path.relative(CORPUS, o.input));
+      if (o.output === null) {
+        if (record?.status !== 'refused' || record.error?.code !== o.code) differing.push(o.input);
+      } else if (
+        record?.status !== 'clean' ||
+        !readFileSync(cliOutput).equals(readFileSync(o.output))
+      ) {
+        differing.push(o.input);
+      }
+    }
+    expect(differing).toEqual([]);
   });
 
   it('keeps no personal value of the original anywhere in the bytes of its copy', () => {
