@@ -57,8 +57,11 @@ function sentences(findings: readonly Finding[]): string[] {
   }
   const identity = first('identity');
   if (identity !== undefined) out.push(`names a person or owner: ${valueText(identity)}`);
-  const time = first('time');
-  if (time !== undefined) out.push(`reveals when: ${valueText(time)}`);
+  const time =
+    findings.find((f) => f.name === 'DateTimeOriginal' || f.name === 'exif:DateTimeOriginal') ??
+    findings.find((f) => f.name === 'CreateDate' || f.name === 'xmp:CreateDate') ??
+    first('time');
+  if (time !== undefined) out.push(`reveals when it was taken or made: ${valueText(time)}`);
   if (first('thumbnail') !== undefined)
     out.push('holds an embedded thumbnail (it may show what was cropped away)');
   const hidden = first('hidden-data');

@@ -237,8 +237,20 @@ function displayValue(value: unknown): FindingValue {
   return text.length > maxValueChars ? `${text.slice(0, maxValueChars - 1)}…` : text;
 }
 
-/** Decodes every block into findings. Blocks exifr cannot read become structure findings. */
+/** Whether a decoded value says anything at all (empty text and blank fields do not). */
+function meaningful(finding: Finding): boolean {
+  return finding.value !== null && finding.value !== '';
+}
+
+/**
+ * Decodes every block into findings, leaving out fields that are present but empty. Blocks
+ * exifr cannot read become structure findings.
+ */
 export async function decodeBlocks(blocks: readonly MetadataBlock[]): Promise<Finding[]> {
+  return (await decodeAll(blocks)).filter(meaningful);
+}
+
+async function decodeAll(blocks: readonly MetadataBlock[]): Promise<Finding[]> {
   const findings: Finding[] = [];
   for (const block of blocks) {
     try {
