@@ -11,7 +11,17 @@
  * `npm run bench` (builds first). Generated inputs are cached in bench/.cache.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,7 +39,9 @@ const corpusTarget = 1000;
 function run(command: string, args: readonly string[]): void {
   const result = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   if (result.status !== 0 && result.status !== 1) {
-    throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr.toString().slice(0, 400)}`);
+    throw new Error(
+      `${command} ${args.join(' ')} failed: ${result.stderr.toString().slice(0, 400)}`,
+    );
   }
 }
 
@@ -53,22 +65,61 @@ function makePhotos(): string {
   const thumb = path.join(base, 'thumb.jpg');
   run(CONVERT, ['-size', '160x120', 'gradient:navy-gold', thumb]);
   const icc = path.join(base, 'profile.icc');
-  const profileSource = path.resolve(ROOT, '..', 'shared', 'cases', 'inputs', '03-icc-wide-gamut.jpg');
+  const profileSource = path.resolve(
+    ROOT,
+    '..',
+    'shared',
+    'cases',
+    'inputs',
+    '03-icc-wide-gamut.jpg',
+  );
   const extracted = spawnSync('exiftool', ['-b', '-ICC_Profile', profileSource]);
   writeFileSync(icc, extracted.stdout);
   for (let i = 0; i < distinctPhotos; i++) {
     const photo = path.join(base, `base-${i}.jpg`);
     if (!existsSync(photo)) {
-      run(CONVERT, ['-size', '4032x3024', `gradient:hsb(${i * 36},60%,80%)-hsb(${(i * 36 + 120) % 360},70%,40%)`,
-        '-attenuate', '0.35', '-seed', String(i + 1), '+noise', 'Gaussian', '-quality', '92', photo]);
+      run(CONVERT, [
+        '-size',
+        '4032x3024',
+        `gradient:hsb(${i * 36},60%,80%)-hsb(${(i * 36 + 120) % 360},70%,40%)`,
+        '-attenuate',
+        '0.35',
+        '-seed',
+        String(i + 1),
+        '+noise',
+        'Gaussian',
+        '-quality',
+        '92',
+        photo,
+      ]);
     }
-    for (let c = 0; c < photoCopies; c++) copyFileSync(photo, path.join(dir, `IMG_2025${String(i).padStart(2, '0')}${String(c).padStart(2, '0')}.jpg`));
+    for (let c = 0; c < photoCopies; c++)
+      copyFileSync(
+        photo,
+        path.join(dir, `IMG_2025${String(i).padStart(2, '0')}${String(c).padStart(2, '0')}.jpg`),
+      );
   }
-  run('exiftool', ['-q', '-overwrite_original', '-Make=ExampleCam', '-Model=Model X-1', '-SerialNumber=SN-0042-FAKE',
-    '-LensSerialNumber=LS-77', '-DateTimeOriginal=2025:06:01 10:20:30', '-OffsetTimeOriginal=+02:00',
-    '-GPSLatitude=48.8584', '-GPSLatitudeRef=N', '-GPSLongitude=2.2945', '-GPSLongitudeRef=E', '-GPSAltitude=35',
-    '-Artist=Jane Example', '-XMP-dc:Creator=Jane Example', '-Orientation#=6', `-ThumbnailImage<=${thumb}`,
-    `-ICC_Profile<=${icc}`, dir]);
+  run('exiftool', [
+    '-q',
+    '-overwrite_original',
+    '-Make=ExampleCam',
+    '-Model=Model X-1',
+    '-SerialNumber=SN-0042-FAKE',
+    '-LensSerialNumber=LS-77',
+    '-DateTimeOriginal=2025:06:01 10:20:30',
+    '-OffsetTimeOriginal=+02:00',
+    '-GPSLatitude=48.8584',
+    '-GPSLatitudeRef=N',
+    '-GPSLongitude=2.2945',
+    '-GPSLongitudeRef=E',
+    '-GPSAltitude=35',
+    '-Artist=Jane Example',
+    '-XMP-dc:Creator=Jane Example',
+    '-Orientation#=6',
+    `-ThumbnailImage<=${thumb}`,
+    `-ICC_Profile<=${icc}`,
+    dir,
+  ]);
   return dir;
 }
 
@@ -84,7 +135,8 @@ function makeCorpusSet(): string {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   sources.forEach((file, i) => {
-    for (let c = 0; c < copies; c++) copyFileSync(file, path.join(dir, `${String(i).padStart(4, '0')}-${c}.jpg`));
+    for (let c = 0; c < copies; c++)
+      copyFileSync(file, path.join(dir, `${String(i).padStart(4, '0')}-${c}.jpg`));
   });
   return dir;
 }
@@ -96,7 +148,10 @@ interface Tool {
 
 const TOOLS: readonly Tool[] = [
   { name: 'read+write floor (node)', command: (i, o) => [process.execPath, [FLOOR, i, o]] },
-  { name: 'exiftool -all=', command: (i, o) => ['exiftool', ['-q', '-q', '-m', '-all=', '-o', `${o}/`, i]] },
+  {
+    name: 'exiftool -all=',
+    command: (i, o) => ['exiftool', ['-q', '-q', '-m', '-all=', '-o', `${o}/`, i]],
+  },
   { name: 'pixwarden strip', command: (i, o) => [process.execPath, [CLI, 'strip', i, '-o', o]] },
 ];
 
@@ -126,7 +181,9 @@ function benchSet(label: string, input: string): void {
     for (const tool of TOOLS) times.get(tool.name)?.push(timeTool(tool, input));
   }
   const floor = median(times.get(TOOLS[0]?.name ?? '') ?? []);
-  console.log(`\n${label}: ${count} files, ${megabytes(input).toFixed(0)} MB, median of ${RUNS} runs`);
+  console.log(
+    `\n${label}: ${count} files, ${megabytes(input).toFixed(0)} MB, median of ${RUNS} runs`,
+  );
   console.log('| tool | seconds | × floor |');
   console.log('|---|---|---|');
   for (const tool of TOOLS) {
@@ -137,7 +194,8 @@ function benchSet(label: string, input: string): void {
 
 /** Peak resident size (KiB) of a command, read from the kernel's accounting of children. */
 function peakRssKiB(command: string, args: readonly string[]): number {
-  const script = 'import resource,subprocess,sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)';
+  const script =
+    'import resource,subprocess,sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)';
   const result = spawnSync('/usr/bin/python3', ['-c', script, command, ...args]);
   return Number(result.stdout.toString().trim());
 }
@@ -145,8 +203,22 @@ function peakRssKiB(command: string, args: readonly string[]): number {
 function memory(): void {
   const big = path.join(CACHE, 'noise-50mb.png');
   if (!existsSync(big)) {
-    run(CONVERT, ['-size', '4096x4096', 'xc:gray', '-seed', '7', '+noise', 'Random', '-type', 'TrueColor', '-depth', '8',
-      '-define', 'png:compression-level=0', big]);
+    run(CONVERT, [
+      '-size',
+      '4096x4096',
+      'xc:gray',
+      '-seed',
+      '7',
+      '+noise',
+      'Random',
+      '-type',
+      'TrueColor',
+      '-depth',
+      '8',
+      '-define',
+      'png:compression-level=0',
+      big,
+    ]);
   }
   const tiny = path.join(CACHE, 'tiny.png');
   if (!existsSync(tiny)) run(CONVERT, ['-size', '8x8', 'xc:gray', tiny]);
@@ -159,8 +231,10 @@ function memory(): void {
   const idle = median([measure(tiny), measure(tiny), measure(tiny)]);
   const peak = median([measure(big), measure(big), measure(big)]);
   const above = (peak - idle) * 1024;
-  console.log(`\nmemory: ${(size / 1e6).toFixed(1)} MB input, peak RSS ${(peak / 1024).toFixed(0)} MiB, idle ${(idle / 1024).toFixed(0)} MiB,` +
-    ` ${(above / 1e6).toFixed(1)} MB above idle = ${(above / size).toFixed(2)} × the input`);
+  console.log(
+    `\nmemory: ${(size / 1e6).toFixed(1)} MB input, peak RSS ${(peak / 1024).toFixed(0)} MiB, idle ${(idle / 1024).toFixed(0)} MiB,` +
+      ` ${(above / 1e6).toFixed(1)} MB above idle = ${(above / size).toFixed(2)} × the input`,
+  );
 }
 
 mkdirSync(CACHE, { recursive: true });

@@ -40,19 +40,30 @@ function writeAt(memory: Uint8Array, pieces: readonly Uint8Array[], offset: numb
 /** Merges pieces that are adjacent views of the same memory. */
 function mergeViews(pieces: readonly Uint8Array[]): Uint8Array[] {
   const merged: Uint8Array[] = [];
+  // The run being extended: its memory, start and end; a view is made once the run ends.
+  let memory: ArrayBufferLike | null = null;
+  let start = 0;
+  let end = 0;
+  let first: Uint8Array | null = null;
+  const close = (): void => {
+    if (memory === null || first === null) return;
+    merged.push(end - start === first.length ? first : new Uint8Array(memory, start, end - start));
+    memory = null;
+    first = null;
+  };
   for (const piece of pieces) {
     if (piece.length === 0) continue;
-    const last = merged.at(-1);
-    if (last?.buffer === piece.buffer && last.byteOffset + last.length === piece.byteOffset) {
-      merged[merged.length - 1] = new Uint8Array(
-        piece.buffer,
-        last.byteOffset,
-        last.length + piece.length,
-      );
-    } else {
-      merged.push(piece);
+    if (memory === piece.buffer && end === piece.byteOffset) {
+      end += piece.length;
+      continue;
     }
+    close();
+    memory = piece.buffer;
+    start = piece.byteOffset;
+    end = start + piece.length;
+    first = piece;
   }
+  close();
   return merged;
 }
 

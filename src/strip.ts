@@ -212,7 +212,8 @@ function removedParts(bytes: Uint8Array, parsed: ParsedImage): RemovedPart[] {
   }
   const thumbnail = parsed.findings.find((f) => f.source === 'jfif' && f.name === 'JFIF thumbnail');
   if (thumbnail !== undefined) {
-    const [width = 0, height = 0] = String(thumbnail.value).split('x').map(Number);
+    const size = typeof thumbnail.value === 'string' ? thumbnail.value : '';
+    const [width = 0, height = 0] = size.split('x').map(Number);
     removed.push({ category: 'thumbnail', name: 'JFIF thumbnail', bytes: width * height * 3 });
   }
   if (parsed.trailer !== null) {

@@ -147,12 +147,12 @@ function classifyExtension(
     parts.push({ name: 'graphic control', start, end, role: 'image', category: 'unknown' });
   } else if (label === COMMENT) {
     const data = subBlockData(view, start + 2, end);
-    blocks.push({ kind: 'comment', name: 'comment extension', data, text: latin1(data) });
+    blocks.push({ kind: 'comment', name: 'comment extension', data });
     parts.push({ name: 'comment extension', start, end, role: 'drop', category: 'text' });
   } else if (label === PLAIN_TEXT) {
     // The first sub-block is the 12-byte text grid; the text follows.
     const data = subBlockData(view, start + 2 + 13, end);
-    blocks.push({ kind: 'comment', name: 'plain-text extension', data, text: latin1(data) });
+    blocks.push({ kind: 'comment', name: 'plain-text extension', data });
     parts.push({ name: 'plain-text extension', start, end, role: 'drop', category: 'text' });
   } else if (label === APPLICATION) {
     const idSize = view.u8(start + 2, 'application id size');

@@ -1,8 +1,10 @@
 /** Bounded zlib inflation: compressed data in a file is never inflated past a cap. */
+import type * as Zlib from 'node:zlib';
+
 /**
  * Node's zlib, loaded on first use: a run that meets no PNG never pays for loading it.
  */
-export function zlib(): typeof import('node:zlib') {
+export function zlib(): typeof Zlib {
   return process.getBuiltinModule('node:zlib');
 }
 

@@ -12,7 +12,7 @@
  * profile (APP2, possibly in several chunks) for the policy to keep scrubbed. Everything else
  * is dropped, known or not.
  */
-import { ByteView, ascii, concat, latin1 } from '../bounds.js';
+import { ByteView, ascii, concat } from '../bounds.js';
 import { malformed, truncated } from '../errors.js';
 import type { Finding, PartCategory } from '../types.js';
 import { findMarker, isMarkerCode } from './marker-scan.js';
@@ -266,12 +266,10 @@ export const jpeg: FormatHandler = {
         });
         add(segment, 'APP11 JUMBF', 'drop', 'provenance');
       } else if (marker === COM) {
-        const text = latin1(bytes.subarray(segment.payload, segment.end));
         blocks.push({
           kind: 'comment',
           name: 'COM',
           data: bytes.subarray(segment.payload, segment.end),
-          text,
         });
         add(segment, 'COM', 'drop', 'text');
       } else if (marker > APP0 && marker <= 0xef) {

@@ -32,7 +32,7 @@ export interface MetadataBlock {
   /** For PNG text, the keyword; for other blocks, absent. */
   readonly keyword?: string;
   readonly data: Uint8Array;
-  /** For text blocks, the decoded text (PNG text is inflated here, under a cap). */
+  /** For PNG text, the decoded text (inflated here, under a cap); comments stay bytes. */
   readonly text?: string;
 }
 

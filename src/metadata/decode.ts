@@ -4,7 +4,7 @@
  * into what it reveals (location, device, time, identity, …) by the tables below.
  */
 import exifr from 'exifr';
-import { ByteView } from '../bounds.js';
+import { ByteView, latin1 } from '../bounds.js';
 import type { MetadataBlock } from '../formats/types.js';
 import type { Category, Finding, FindingValue, GpsValue, Risk, Source } from '../types.js';
 
@@ -259,7 +259,7 @@ async function decodeAll(blocks: readonly MetadataBlock[]): Promise<Finding[]> {
         findings.push(...(await decodeXmp(Buffer.from(block.data).toString('utf8'))));
       else if (block.kind === 'iptc') findings.push(...(await decodePhotoshop(block.data)));
       else if (block.kind === 'comment')
-        findings.push(finding(TEXT, 'comment', block.name, block.text ?? ''));
+        findings.push(finding(TEXT, 'comment', block.name, block.text ?? latin1(block.data)));
       else if (block.kind === 'text') findings.push(...(await decodePngText(block)));
     } catch {
       findings.push({
