@@ -11,6 +11,7 @@
  * `npm run bench` (builds first). Generated inputs are cached in bench/.cache.
  */
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   copyFileSync,
   existsSync,
@@ -201,24 +202,13 @@ function peakRssKiB(command: string, args: readonly string[]): number {
 }
 
 function memory(): void {
+  // 4096 × 4096 random RGB pixels, stored uncompressed: a 50 MB PNG.
   const big = path.join(CACHE, 'noise-50mb.png');
   if (!existsSync(big)) {
-    run(CONVERT, [
-      '-size',
-      '4096x4096',
-      'xc:gray',
-      '-seed',
-      '7',
-      '+noise',
-      'Random',
-      '-type',
-      'TrueColor',
-      '-depth',
-      '8',
-      '-define',
-      'png:compression-level=0',
-      big,
-    ]);
+    const raw = path.join(CACHE, 'noise.rgb');
+    writeFileSync(raw, randomBytes(4096 * 4096 * 3));
+    run(CONVERT, ['-size', '4096x4096', '-depth', '8', `rgb:${raw}`, '-define', 'png:compression-level=0', big]);
+    rmSync(raw);
   }
   const tiny = path.join(CACHE, 'tiny.png');
   if (!existsSync(tiny)) run(CONVERT, ['-size', '8x8', 'xc:gray', tiny]);
