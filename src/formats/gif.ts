@@ -14,7 +14,7 @@
 import { ByteView, concat, latin1 } from '../bounds.js';
 import { malformed, truncated } from '../errors.js';
 import type { Finding } from '../types.js';
-import { trailerFinding } from './trailer.js';
+import { trailerAt } from './trailer.js';
 import type { WalkMemo } from './memo.js';
 import type { FormatHandler, MetadataBlock, ParsedImage, Part } from './types.js';
 
@@ -107,8 +107,6 @@ export const gif: FormatHandler = {
       }
     }
     if (frames === 0) throw malformed('GIF holds no image');
-    const trailerLength = bytes.length - end;
-    if (trailerLength > 0) findings.push(trailerFinding(bytes.subarray(end)));
     return {
       format: 'gif',
       width,
@@ -117,7 +115,7 @@ export const gif: FormatHandler = {
       parts,
       exif: null,
       icc: null,
-      trailer: trailerLength > 0 ? { start: end, length: trailerLength } : null,
+      trailer: trailerAt(bytes, end, findings),
       blocks,
       findings,
     };

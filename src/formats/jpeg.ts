@@ -16,7 +16,7 @@ import { ByteView, ascii, concat } from '../bounds.js';
 import { malformed, truncated } from '../errors.js';
 import type { Finding, PartCategory } from '../types.js';
 import { findMarker, isMarkerCode } from './marker-scan.js';
-import { trailerFinding } from './trailer.js';
+import { trailerAt } from './trailer.js';
 import type { WalkMemo } from './memo.js';
 import type { Carry, FormatHandler, MetadataBlock, ParsedImage, Part, PartRole } from './types.js';
 
@@ -282,8 +282,6 @@ export const jpeg: FormatHandler = {
 
     if (!sawFrame || !sawScan) throw malformed('JPEG has no frame header or no scan');
     if (width === 0 || height === 0) throw malformed(`JPEG frame is ${width} × ${height} pixels`);
-    const trailerLength = bytes.length - end;
-    if (trailerLength > 0) findings.push(trailerFinding(bytes.subarray(end)));
 
     return {
       format: 'jpeg',
@@ -293,7 +291,7 @@ export const jpeg: FormatHandler = {
       parts,
       exif,
       icc: assembleIcc(iccChunks),
-      trailer: trailerLength > 0 ? { start: end, length: trailerLength } : null,
+      trailer: trailerAt(bytes, end, findings),
       blocks,
       findings,
     };

@@ -16,7 +16,7 @@ import { ByteView, ascii, concat, latin1 } from '../bounds.js';
 import { malformed, pixwardenError, truncated } from '../errors.js';
 import type { Finding } from '../types.js';
 import { inflateCapped, zlib } from './inflate.js';
-import { trailerFinding } from './trailer.js';
+import { trailerAt } from './trailer.js';
 import type { WalkMemo } from './memo.js';
 import type { Carry, FormatHandler, MetadataBlock, ParsedImage, Part } from './types.js';
 
@@ -231,8 +231,6 @@ export const png: FormatHandler = {
     }
 
     if (!seen.has('IDAT')) throw malformed('PNG has no IDAT chunk');
-    const trailerLength = bytes.length - end;
-    if (trailerLength > 0) findings.push(trailerFinding(bytes.subarray(end)));
     return {
       format: 'png',
       width,
@@ -241,7 +239,7 @@ export const png: FormatHandler = {
       parts,
       exif,
       icc,
-      trailer: trailerLength > 0 ? { start: end, length: trailerLength } : null,
+      trailer: trailerAt(bytes, end, findings),
       blocks,
       findings,
     };

@@ -65,3 +65,17 @@ export function trailerFinding(trailer: Uint8Array): Finding {
 export function trailerName(trailer: Uint8Array): string {
   return `trailing ${trailerKind(trailer)}`;
 }
+
+/**
+ * The bytes after `end` (where the image ends) as a parsed trailer, with its finding added to
+ * `findings`; null when the file ends with the image.
+ */
+export function trailerAt(
+  bytes: Uint8Array,
+  end: number,
+  findings: Finding[],
+): { start: number; length: number } | null {
+  if (end >= bytes.length) return null;
+  findings.push(trailerFinding(bytes.subarray(end)));
+  return { start: end, length: bytes.length - end };
+}

@@ -14,7 +14,7 @@
 import { ByteView, ascii, concat } from '../bounds.js';
 import { malformed, truncated } from '../errors.js';
 import type { Finding } from '../types.js';
-import { trailerFinding } from './trailer.js';
+import { trailerAt } from './trailer.js';
 import type { Carry, FormatHandler, MetadataBlock, ParsedImage, Part } from './types.js';
 
 const IMAGE_CHUNKS = new Set(['VP8 ', 'VP8L', 'ALPH', 'ANIM', 'ANMF']);
@@ -133,8 +133,6 @@ export const webp: FormatHandler = {
         }
       }
     }
-    const trailerLength = bytes.length - end;
-    if (trailerLength > 0) findings.push(trailerFinding(bytes.subarray(end)));
     return {
       format: 'webp',
       width,
@@ -143,7 +141,7 @@ export const webp: FormatHandler = {
       parts,
       exif,
       icc,
-      trailer: trailerLength > 0 ? { start: end, length: trailerLength } : null,
+      trailer: trailerAt(bytes, end, findings),
       blocks,
       findings,
     };
