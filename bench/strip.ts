@@ -207,7 +207,16 @@ function memory(): void {
   if (!existsSync(big)) {
     const raw = path.join(CACHE, 'noise.rgb');
     writeFileSync(raw, randomBytes(4096 * 4096 * 3));
-    run(CONVERT, ['-size', '4096x4096', '-depth', '8', `rgb:${raw}`, '-define', 'png:compression-level=0', big]);
+    run(CONVERT, [
+      '-size',
+      '4096x4096',
+      '-depth',
+      '8',
+      `rgb:${raw}`,
+      '-define',
+      'png:compression-level=0',
+      big,
+    ]);
     rmSync(raw);
   }
   const tiny = path.join(CACHE, 'tiny.png');

@@ -18,6 +18,21 @@ const NOT_YET: Record<string, string> = {
   jxl: 'JPEG XL',
 };
 
+/**
+ * Throws `ERR_INVALID_ARGUMENT` unless `bytes` is a Uint8Array (a Buffer is one). Callers from
+ * JavaScript can pass anything; a string or a path is a mistake worth a clear message.
+ */
+export function requireBytes(bytes: unknown): asserts bytes is Uint8Array {
+  if (!(bytes instanceof Uint8Array)) {
+    const kind = bytes === null ? 'null' : typeof bytes;
+    throw pixwardenError(
+      'ERR_INVALID_ARGUMENT',
+      `expected the file's bytes as a Uint8Array or Buffer, got ${kind}`,
+      { value: kind },
+    );
+  }
+}
+
 /** Recognises JPEG, PNG, WebP and GIF by signature; null for anything else. */
 export function sniffImage(bytes: Uint8Array): ImageFormat | null {
   const b = bytes;
@@ -74,6 +89,7 @@ export function sniffText(bytes: Uint8Array): string | null {
  *   ERR_FORMAT_NOT_ALLOWED (anything else, named when it can be).
  */
 export async function detectFormat(bytes: Uint8Array): Promise<ImageFormat> {
+  requireBytes(bytes);
   const format = sniffImage(bytes);
   if (format !== null) return format;
   throw await refusalFor(bytes);

@@ -16,18 +16,32 @@ export const DEFAULT_POLICY: StripPolicy = Object.freeze({
  * @throws ERR_INVALID_ARGUMENT for an unknown item.
  */
 export function parseKeepList(text: string): StripPolicy {
-  const items = text
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
+  const items = text.split(',').map((item) => item.trim());
   if (items.length === 1 && items[0] === 'none') return { keep: [] };
+  return checkPolicy({ keep: items }, 'keep item');
+}
+
+/**
+ * Checks a policy given by a caller: every item must be one of `KEEP_ITEMS`.
+ * @throws ERR_INVALID_ARGUMENT naming the first item that is not.
+ */
+export function checkPolicy(
+  policy: { keep: readonly string[] },
+  what = 'policy keep item',
+): StripPolicy {
   const keep: KeepItem[] = [];
-  for (const item of items) {
-    if (!isKeepItem(item)) {
+  const items: unknown = (policy as { keep?: unknown }).keep;
+  if (!Array.isArray(items)) {
+    throw pixwardenError('ERR_INVALID_ARGUMENT', 'the policy needs a keep list (an array)');
+  }
+  for (const item of items as unknown[]) {
+    if (typeof item !== 'string' || !isKeepItem(item)) {
+      const shown = String(item);
+      const hint = item === 'none' ? ' (none stands alone)' : item === '' ? ' (an empty item)' : '';
       throw pixwardenError(
         'ERR_INVALID_ARGUMENT',
-        `unknown keep item "${item}", expected a comma list of ${KEEP_ITEMS.join(', ')} or none`,
-        { value: item },
+        `unknown ${what} "${shown}"${hint}: expected a comma list of ${KEEP_ITEMS.join(', ')}, or none`,
+        { value: shown },
       );
     }
     if (!keep.includes(item)) keep.push(item);

@@ -5,7 +5,7 @@
  */
 import { assemble } from './assemble.js';
 import type { Workspace } from './assemble.js';
-import { detectFormat } from './detect.js';
+import { detectFormat, requireBytes } from './detect.js';
 import { WalkMemo } from './formats/memo.js';
 import { handlerFor } from './formats/index.js';
 import { trailerName } from './formats/trailer.js';
@@ -19,7 +19,7 @@ import {
 } from './metadata/exif.js';
 import type { CarriedTags } from './metadata/exif.js';
 import { isSrgbName, parseIcc, scrubProfile } from './metadata/icc.js';
-import { DEFAULT_POLICY, keeps } from './policy.js';
+import { DEFAULT_POLICY, checkPolicy, keeps } from './policy.js';
 import type { ImageFormat, PartRecord, StripPolicy } from './types.js';
 import { checkParsed, notClean } from './verify.js';
 
@@ -53,8 +53,10 @@ export async function strip(
   policy: StripPolicy = DEFAULT_POLICY,
   options: StripOptions = {},
 ): Promise<StripResult> {
+  requireBytes(bytes);
+  const checked = checkPolicy(policy);
   const format = await detectFormat(bytes);
-  return stripAs(format, bytes, policy, options);
+  return stripAs(format, bytes, checked, options);
 }
 
 /** Options for callers that own the input's memory (the CLI). */
@@ -106,8 +108,13 @@ function carriedTags(parsed: ParsedImage, policy: StripPolicy, warnings: string[
   const elsewhere = found.orientation === undefined ? orientationElsewhere(parsed) : undefined;
   if (elsewhere !== undefined) found.orientation = elsewhere;
   const tags: CarriedTags = {};
-  if (keeps(policy, 'orientation') && found.orientation !== undefined)
-    tags.orientation = found.orientation;
+  if (keeps(policy, 'orientation')) {
+    if (found.orientation !== undefined) tags.orientation = found.orientation;
+  } else if (found.orientation !== undefined && found.orientation !== 1) {
+    warnings.push(
+      `the orientation tag (${found.orientation}) was removed: the picture may display turned or mirrored`,
+    );
+  }
   if (keeps(policy, 'copyright')) {
     const fromXmp =
       found.copyright === undefined && found.artist === undefined ? xmpCredits(parsed) : {};

@@ -2,14 +2,13 @@
  * Verification: the output of every strip is parsed again by the same container modules and
  * must hold nothing beyond the image parts and what the policy keeps.
  */
-import { detectFormat } from './detect.js';
+import { detectFormat, requireBytes } from './detect.js';
 import { PixwardenError, pixwardenError } from './errors.js';
 import { handlerFor } from './formats/index.js';
 import type { ParsedImage } from './formats/types.js';
 import { minimalExifProblem, readCarriedTags } from './metadata/exif.js';
 import { isScrubbed } from './metadata/icc.js';
-import { keeps } from './policy.js';
-import { DEFAULT_POLICY } from './policy.js';
+import { DEFAULT_POLICY, checkPolicy, keeps } from './policy.js';
 import type { ImageFormat, PartRecord, StripPolicy } from './types.js';
 
 /**
@@ -58,8 +57,12 @@ export function checkParsed(parsed: ParsedImage, policy: StripPolicy): VerifyRes
     const bytes = exifParts[0] === undefined ? 0 : exifParts[0].end - exifParts[0].start;
     if (tags.orientation !== undefined)
       kept.push({ category: 'orientation', name: `Orientation ${tags.orientation}`, bytes });
-    if (tags.copyright !== undefined || tags.artist !== undefined)
-      kept.push({ category: 'copyright', name: 'Copyright and Artist', bytes: 0 });
+    const credits = [
+      tags.copyright === undefined ? null : 'Copyright',
+      tags.artist === undefined ? null : 'Artist',
+    ];
+    const name = credits.filter((credit) => credit !== null).join(' and ');
+    if (name !== '') kept.push({ category: 'copyright', name, bytes: 0 });
   }
 
   const iccParts = parsed.parts.filter((part) => part.role === 'icc');
@@ -84,6 +87,8 @@ export async function verifyClean(
   bytes: Uint8Array,
   policy: StripPolicy = DEFAULT_POLICY,
 ): Promise<VerifyResult> {
+  requireBytes(bytes);
+  const checked = checkPolicy(policy);
   let format: ImageFormat;
   let parsed: ParsedImage;
   try {
@@ -100,7 +105,7 @@ export async function verifyClean(
     }
     throw error;
   }
-  return checkParsed(parsed, policy);
+  return checkParsed(parsed, checked);
 }
 
 /** Throws `ERR_OUTPUT_NOT_CLEAN` naming the problems. */

@@ -1,6 +1,7 @@
 /** The command-line contract: forms, JSON shapes, exit codes and the rules about outputs. */
 import {
   chmodSync,
+  lstatSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -274,5 +275,56 @@ describe('pixwarden strip', () => {
       { status: 'refused', error: { code: 'ERR_TRUNCATED' } },
     ]);
     expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('follows a symbolic link in place: the file it names is cleaned, the link stays', () => {
+    const dir = temp();
+    tree(dir, { 'photo.jpg': dirty() });
+    symlinkSync(path.join(dir, 'photo.jpg'), path.join(dir, 'link.jpg'));
+    expect(runCli(['strip', path.join(dir, 'link.jpg'), '--in-place']).status).toBe(0);
+    expect(lstatSync(path.join(dir, 'link.jpg')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(path.join(dir, 'photo.jpg')).includes(Buffer.from('Jane'))).toBe(false);
+  });
+
+  it('refuses quickly, with a code, to write where no folder can be made', () => {
+    const started = Date.now();
+    const run = runCli(['strip', GPS_JPEG, '-o', '/proc/pixwarden-no-such/dir', '--json']);
+    expect(run.status).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject([
+      { status: 'refused', error: { code: 'ERR_IO' } },
+    ]);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('warns when a rotated photo loses its orientation by request', () => {
+    const input = jpegWith([
+      seg(0xe1, Buffer.concat([Buffer.from('Exif\0\0'), tiff([{ tag: 0x0112, value: 6 }])])),
+    ]);
+    const run = runCli(['strip', '-', '-o', '-', '--keep', 'icc'], { input });
+    expect(run.status).toBe(0);
+    expect(run.stderr).toMatch(/orientation tag \(6\) was removed/);
+  });
+
+  it.each([
+    [['strip', GPS_JPEG, '-o', GPS_JPEG]],
+    [['strip', '-', '-', '-o', 'd']],
+    [['strip', GPS_JPEG, '-o', 'd', '--keep', '']],
+    [['strip', GPS_JPEG, '-o', 'd', '--keep', 'none,icc']],
+    [['strip', GPS_JPEG, '-o', 'd', '--bogus']],
+  ])('exits 2 with a usage hint for %j', (args) => {
+    const run = runCli(args);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('pixwarden --help');
+  });
+});
+
+describe('reports that files cannot forge', () => {
+  it('shows a value with line breaks and escape codes on one printable line', () => {
+    const input = jpegWith([seg(0xfe, 'hello\nfake.jpg: PNG 1x1, risk none\u001b[31m')]);
+    const run = runCli(['inspect', '-'], { input });
+    const lines = run.stdout.split('\n');
+    expect(lines.filter((line) => line.includes('fake.jpg'))).toHaveLength(1);
+    expect(lines.find((line) => line.includes('fake.jpg'))?.startsWith('    COM')).toBe(true);
+    expect(run.stdout.includes('\u001b')).toBe(false);
   });
 });

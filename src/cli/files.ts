@@ -5,6 +5,7 @@
  */
 import {
   closeSync,
+  fchownSync,
   fstatSync,
   fsyncSync,
   mkdirSync,
@@ -18,7 +19,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import type { Workspace } from '../assemble.js';
-import { pixwardenError } from '../errors.js';
+import { PixwardenError, pixwardenError } from '../errors.js';
 import { scannerBuffer } from '../formats/marker-scan.js';
 import type { InputFile } from './walk.js';
 
@@ -69,9 +70,8 @@ export class ReadBuffer {
 
 function readError(input: InputFile, error: unknown): Error {
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT')
-    return pixwardenError('ERR_INPUT_NOT_FOUND', `${input.display}: no such file`);
-  return pixwardenError('ERR_IO', `${input.display}: cannot be read (${code ?? 'unknown error'})`);
+  if (code === 'ENOENT') return pixwardenError('ERR_INPUT_NOT_FOUND', 'no such file');
+  return pixwardenError('ERR_IO', `cannot be read (${code ?? 'unknown error'})`);
 }
 
 export async function readInput(input: InputFile): Promise<Uint8Array> {
@@ -80,9 +80,8 @@ export async function readInput(input: InputFile): Promise<Uint8Array> {
     return readFileSync(input.absolute);
   } catch (error: unknown) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT')
-      throw pixwardenError('ERR_INPUT_NOT_FOUND', `${input.display}: no such file`);
-    throw pixwardenError('ERR_IO', `${input.display}: cannot be read (${code ?? 'unknown error'})`);
+    if (code === 'ENOENT') throw pixwardenError('ERR_INPUT_NOT_FOUND', 'no such file');
+    throw pixwardenError('ERR_IO', `cannot be read (${code ?? 'unknown error'})`);
   }
 }
 
@@ -99,15 +98,36 @@ export interface WriteOptions {
   durable: boolean;
   /** File mode to give the output. */
   mode?: number;
+  /** Owner to give the output, where the process may (as root, or its own). */
+  owner?: { uid: number; gid: number };
 }
 
 const madeFolders = new Set<string>();
 /** Temporary names are unique per process (pid and counter) and created exclusively. */
 let tempCounter = 0;
 
+/**
+ * Creates `folder` and its missing parents, one level at a time. (Node's recursive mkdir can
+ * spin forever on some special file systems such as /proc; a walk bounded by the depth of the
+ * path cannot.)
+ * @throws ERR_IO when a part of the path exists but is not a folder, or cannot be created.
+ */
 function ensureFolder(folder: string): void {
   if (madeFolders.has(folder)) return;
-  mkdirSync(folder, { recursive: true });
+  try {
+    mkdirSync(folder);
+  } catch (error: unknown) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && path.dirname(folder) !== folder) {
+      ensureFolder(path.dirname(folder));
+      mkdirSync(folder);
+    } else if (code !== 'EEXIST') {
+      throw error;
+    }
+  }
+  if (!statSync(folder).isDirectory()) {
+    throw pixwardenError('ERR_IO', `${folder} exists and is not a folder`);
+  }
   madeFolders.add(folder);
 }
 
@@ -135,6 +155,7 @@ export function writeOutput(target: string, bytes: Uint8Array, options: WriteOpt
     ensureFolder(folder);
     fd = openSync(file, 'wx', options.mode ?? 0o644);
     writeAll(fd, bytes);
+    if (options.owner !== undefined) keepOwner(fd, options.owner);
     if (options.durable) fsyncSync(fd);
     closeSync(fd);
     fd = null;
@@ -143,6 +164,7 @@ export function writeOutput(target: string, bytes: Uint8Array, options: WriteOpt
       if (options.durable) syncFolder(folder);
     }
   } catch (error: unknown) {
+    if (error instanceof PixwardenError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (fd !== null) {
       closeSync(fd);
@@ -156,6 +178,14 @@ export function writeOutput(target: string, bytes: Uint8Array, options: WriteOpt
         `${target} already exists (use --overwrite to replace it)`,
       );
     throw pixwardenError('ERR_IO', `${target}: cannot be written (${code ?? 'unknown error'})`);
+  }
+}
+
+function keepOwner(fd: number, owner: { uid: number; gid: number }): void {
+  try {
+    fchownSync(fd, owner.uid, owner.gid);
+  } catch {
+    // Only root may give a file away; others keep ownership of what they write.
   }
 }
 
@@ -174,11 +204,6 @@ function syncFolder(folder: string): void {
   } finally {
     closeSync(fd);
   }
-}
-
-/** The mode bits of an existing file, to keep them on an in-place rewrite. */
-export function fileMode(file: string): number {
-  return statSync(file).mode & 0o7777;
 }
 
 /** Whether two paths name the same file (same device and inode); false if either is missing. */

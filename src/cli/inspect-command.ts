@@ -3,7 +3,7 @@ import type { Finding } from '../types.js';
 import { readInput } from './files.js';
 import { LineOutput } from './output.js';
 import { startProgress } from './progress.js';
-import { countsByGroup, describeReport } from './summary.js';
+import { countsByGroup, describeReport, printable } from './summary.js';
 import { walk } from './walk.js';
 
 /** Error as the JSON contract spells it: code, message, and value/limit when known. */
@@ -25,25 +25,29 @@ export async function runInspect(
   const lines = new LineOutput(process.stdout);
   for (const entry of entries) {
     let line: string;
+    let refused = true;
     if ('error' in entry) {
       failed++;
       results.push({ file: entry.display, error: errorJson(entry.error) });
-      line = `${entry.display}: ${entry.error.code}: ${entry.error.message}`;
+      line = `${printable(entry.display)}: ${entry.error.code}: ${printable(entry.error.message)}`;
     } else {
       try {
         const report = await inspect(await readInput(entry));
         findings.push(...report.findings);
         results.push({ file: entry.display, ...report });
         line = describeReport(entry.display, report);
+        refused = false;
       } catch (error: unknown) {
         failed++;
         const json = errorJson(error);
         results.push({ file: entry.display, error: json });
-        line = `${entry.display}: ${json.code}: ${json.message}`;
+        line = `${printable(entry.display)}: ${json.code}: ${printable(json.message)}`;
       }
     }
     progress.tick();
-    if (!options.json) lines.write(`${line}\n`);
+    // Reports go to standard output, refusals to standard error.
+    if (!options.json && !refused) lines.write(`${line}\n`);
+    else if (!options.json) process.stderr.write(`${line}\n`);
   }
   lines.flush();
   progress.stop();

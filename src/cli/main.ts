@@ -84,7 +84,10 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[]
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error: unknown) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    const message = error instanceof Error ? error.message : String(error);
+    // Node's message for an unknown option is long; the option itself is what matters.
+    const unknown = /^Unknown option '([^']+)'/.exec(message);
+    throw new UsageError(unknown === null ? message : `unknown option ${unknown[1] ?? ''}`);
   }
 }
 
@@ -133,14 +136,17 @@ async function main(argv: readonly string[]): Promise<void> {
   try {
     process.exitCode = await run(argv);
   } catch (error: unknown) {
-    if (error instanceof UsageError) {
+    const usage =
+      error instanceof UsageError ||
+      (error instanceof PixwardenError && error.code === 'ERR_INVALID_ARGUMENT');
+    if (usage) {
       process.stderr.write(`pixwarden: ${error.message}\nRun "pixwarden --help" for usage.\n`);
       process.exitCode = EXIT_USAGE;
       return;
     }
     if (error instanceof PixwardenError) {
       process.stderr.write(`pixwarden: ${error.code}: ${error.message}\n`);
-      process.exitCode = error.code === 'ERR_INVALID_ARGUMENT' ? EXIT_USAGE : EXIT_REFUSED;
+      process.exitCode = EXIT_REFUSED;
       return;
     }
     process.stderr.write(

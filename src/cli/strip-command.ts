@@ -6,10 +6,11 @@ import { strip } from '../strip.js';
 import type { StripResult } from '../strip.js';
 import type { ImageFormat, PartRecord, StripPolicy } from '../types.js';
 import { LineOutput } from './output.js';
-import { ReadBuffer, fileMode, readInput, sameFile, writeOutput } from './files.js';
+import { existsSync, statSync } from 'node:fs';
+import { ReadBuffer, readInput, sameFile, writeOutput } from './files.js';
 import { errorJson } from './inspect-command.js';
 import { startProgress } from './progress.js';
-import { countsByGroup, formatBytes } from './summary.js';
+import { countsByGroup, formatBytes, printable } from './summary.js';
 import { realpathOrSelf, walk } from './walk.js';
 import type { InputFile } from './walk.js';
 
@@ -68,6 +69,11 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
   const policy = parseKeepList(flags.keep);
   const outDir = flags.output === undefined || toStdout ? null : path.resolve(flags.output);
   const skipDir = outDir === null ? null : realpathOrSelf(outDir);
+  if (outDir !== null && existsSync(outDir) && !statSync(outDir).isDirectory()) {
+    throw usage(`-o ${flags.output ?? ''}: exists and is not a folder`);
+  }
+  if (paths.filter((p) => p === '-').length > 1)
+    throw usage('standard input (-) can be given only once');
   const entries = walk(paths, skipDir);
   if (toStdout && entries.length !== 1)
     throw usage(`-o - writes one output, but ${entries.length} inputs were given`);
@@ -125,7 +131,9 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
     }
     records.push(record);
     progress.tick();
-    if (!json) lines.write(describeRecord(record));
+    // Clean files are listed on standard output, refusals on standard error.
+    if (!json && record.status === 'clean') lines.write(describeRecord(record));
+    else if (!json) process.stderr.write(describeRefusal(record));
   }
   lines.flush();
   progress.stop();
@@ -148,7 +156,7 @@ function refused(input: string, error: unknown): StripRecord {
 
 /** The output path an input maps to when its name does not depend on its content. */
 function plainTarget(entry: InputFile, plan: Plan): string | null {
-  if (plan.inPlace) return entry.absolute;
+  if (plan.inPlace) return entry.absolute === null ? null : realpathOrSelf(entry.absolute);
   if (plan.outDir === null || plan.rename !== undefined || entry.absolute === null) return null;
   return path.join(plan.outDir, entry.relative);
 }
@@ -194,7 +202,8 @@ function targetFor(
   plan: Plan,
 ): string | null {
   if (plan.toStdout) return null;
-  if (plan.inPlace) return entry.absolute;
+  // In place, a symbolic link is followed: the file it names is cleaned, the link stays.
+  if (plan.inPlace) return entry.absolute === null ? null : realpathOrSelf(entry.absolute);
   const outDir = plan.outDir ?? '.';
   const ext = EXTENSIONS[result.format];
   const folder = path.dirname(entry.relative);
@@ -243,12 +252,20 @@ async function deliver(
     );
   }
   claimed.set(target, entry.display);
-  if (plan.inPlace && entry.absolute !== null) {
+  if (plan.inPlace) {
+    const original = statSync(target);
     writeOutput(target, result.bytes, {
       replace: true,
       durable: true,
-      mode: fileMode(entry.absolute),
+      mode: original.mode & 0o7777,
+      owner: { uid: original.uid, gid: original.gid },
     });
+    if (original.nlink > 1) {
+      // The rename gives the clean copy a new inode: other hard links keep the original.
+      result.warnings.push(
+        `the file has ${original.nlink - 1} other name(s) (hard links) that still hold the original`,
+      );
+    }
   } else {
     writeOutput(target, result.bytes, { replace: plan.overwrite, durable: false });
   }
@@ -262,16 +279,17 @@ function displayPath(file: string): string {
   return file.startsWith(cwdPrefix) ? file.slice(cwdPrefix.length) : file;
 }
 
+function describeRefusal(record: StripRecord): string {
+  return `refused ${printable(record.input)}: ${record.error?.code ?? ''}: ${printable(record.error?.message ?? '')}\n`;
+}
+
 function describeRecord(record: StripRecord): string {
-  if (record.status === 'refused') {
-    return `refused ${record.input}: ${record.error?.code ?? ''}: ${record.error?.message ?? ''}\n`;
-  }
   const removed = record.removed
-    .map((part) => `${part.name} (${formatBytes(part.bytes)})`)
+    .map((part) => `${printable(part.name)} (${formatBytes(part.bytes)})`)
     .join(', ');
   const kept = record.kept.map((part) => part.name).join(', ');
   return (
-    `clean   ${record.input} -> ${record.output ?? ''}\n` +
+    `clean   ${printable(record.input)} -> ${printable(record.output ?? '')}\n` +
     `        removed: ${removed === '' ? 'nothing' : removed}\n` +
     (kept === '' ? '' : `        kept: ${kept}\n`) +
     (record.warnings ?? []).map((warning) => `        warning: ${warning}\n`).join('')

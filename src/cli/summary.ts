@@ -17,6 +17,16 @@ const GROUP_ORDER: readonly Category[] = [
   'structure',
 ];
 
+/**
+ * Text fit for a terminal: control characters (line breaks, escape codes) in file names or
+ * values become "?", so that nothing in a file can fake a line of the report or drive the
+ * terminal.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
@@ -34,7 +44,13 @@ export function formatGps(gps: GpsValue): string {
 function valueText(finding: Finding): string {
   const { value } = finding;
   if (value !== null && typeof value === 'object') return formatGps(value);
-  return String(value);
+  if (
+    typeof value === 'number' &&
+    (finding.source === 'trailer' || finding.code === 'EMBEDDED_THUMBNAIL')
+  ) {
+    return formatBytes(value);
+  }
+  return printable(String(value));
 }
 
 /** One sentence per group that matters most, in plain words. */
@@ -76,7 +92,7 @@ function sentences(findings: readonly Finding[]): string[] {
 export function describeReport(file: string, report: Report): string {
   const frames = report.frames === 1 ? '' : `, ${report.frames} frames`;
   const lines = [
-    `${file}: ${report.format.toUpperCase()} ${report.width}×${report.height}${frames}, ${formatBytes(report.bytes)}, risk ${report.risk}`,
+    `${printable(file)}: ${report.format.toUpperCase()} ${report.width}×${report.height}${frames}, ${formatBytes(report.bytes)}, risk ${report.risk}`,
   ];
   if (report.findings.length === 0) {
     lines.push('  reveals nothing beyond the picture');
@@ -87,7 +103,9 @@ export function describeReport(file: string, report: Report): string {
     const inGroup = report.findings.filter((f) => f.category === group);
     if (inGroup.length === 0) continue;
     lines.push(`  ${group}:`);
-    for (const f of inGroup) lines.push(`    ${f.name} (${f.source}, ${f.risk}): ${valueText(f)}`);
+    for (const f of inGroup) {
+      lines.push(`    ${printable(f.name)} (${f.source}, ${f.risk}): ${valueText(f)}`);
+    }
   }
   return lines.join('\n');
 }

@@ -37,7 +37,7 @@ export function walk(args: readonly string[], skipDir: string | null): WalkEntry
     } catch {
       entries.push({
         display: arg,
-        error: pixwardenError('ERR_INPUT_NOT_FOUND', `${arg}: no such file or folder`),
+        error: pixwardenError('ERR_INPUT_NOT_FOUND', 'no such file or folder'),
       });
       continue;
     }
@@ -49,7 +49,7 @@ export function walk(args: readonly string[], skipDir: string | null): WalkEntry
     } else {
       entries.push({
         display: arg,
-        error: pixwardenError('ERR_INPUT_NOT_FOUND', `${arg}: not a regular file or folder`),
+        error: pixwardenError('ERR_INPUT_NOT_FOUND', 'not a regular file or folder'),
       });
     }
   }
@@ -77,7 +77,7 @@ function walkFolder(
   } catch {
     entries.push({
       display: shown,
-      error: pixwardenError('ERR_IO', `${shown}: folder cannot be read`),
+      error: pixwardenError('ERR_IO', 'folder cannot be read'),
     });
     return;
   }

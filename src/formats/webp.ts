@@ -100,7 +100,7 @@ export const webp: FormatHandler = {
         parts.push({ name: 'XMP', ...part, role: 'drop', category: 'metadata' });
       } else {
         parts.push({
-          name: fourcc.trim() || 'unnamed chunk',
+          name: printableFourcc(fourcc),
           ...part,
           role: 'drop',
           category: 'unknown',
@@ -176,6 +176,11 @@ export const webp: FormatHandler = {
     return [head, ...chunks];
   },
 };
+
+/** A chunk name fit for a report: unprintable bytes become "?". */
+function printableFourcc(fourcc: string): string {
+  return fourcc.replace(/ +$/, '').replace(/[^\x20-\x7e]/g, '?') || 'unnamed chunk';
+}
 
 function chunkBytes(fourcc: string, data: Uint8Array): Uint8Array {
   const head = Buffer.alloc(8);

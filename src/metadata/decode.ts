@@ -217,6 +217,9 @@ function finding(rule: Rule, source: Source, name: string, value: unknown): Find
   return { code, category, source, name, value: displayValue(value), risk };
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+
 function itemText(item: unknown): string {
   const value = displayValue(item);
   return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
@@ -231,10 +234,19 @@ function displayValue(value: unknown): FindingValue {
   else if (value instanceof Date)
     text = Number.isNaN(value.getTime()) ? 'invalid date' : value.toISOString();
   else if (Array.isArray(value)) text = value.map(itemText).join(', ');
+  else if (typeof value === 'object' && 'value' in value) return displayValue(value.value);
   else text = JSON.stringify(value);
-  // eslint-disable-next-line no-control-regex
-  text = text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').trim();
+  // Line breaks and tabs become spaces and other control characters go, so that a value can
+  // neither fake a line of the report nor send escape codes to a terminal.
+  text = text
+    .replace(/[\t\n\r]+/g, ' ')
+    .replace(CONTROL_CHARACTERS, '')
+    .trim();
   return text.length > maxValueChars ? `${text.slice(0, maxValueChars - 1)}…` : text;
+}
+
+function plural(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
 }
 
 /** Whether a decoded value says anything at all (empty text and blank fields do not). */
@@ -334,7 +346,7 @@ async function decodeExif(tiff: Uint8Array): Promise<Finding[]> {
       category: 'device',
       source: 'exif',
       name: 'camera settings',
-      value: `${settings} fields`,
+      value: plural(settings, 'field', 'fields'),
       risk: 'low',
     });
   if (out.makerNote !== undefined || out.exif?.MakerNote !== undefined) {
@@ -505,7 +517,7 @@ async function decodeXmp(xml: string): Promise<Finding[]> {
       category: 'text',
       source: 'xmp',
       name: 'other XMP properties',
-      value: `${other} properties`,
+      value: plural(other, 'property', 'properties'),
       risk: 'low',
     });
   return findings;
@@ -566,7 +578,7 @@ async function decodeIptc(data: Uint8Array): Promise<Finding[]> {
       category: 'text',
       source: 'iptc',
       name: 'other IPTC fields',
-      value: `${other} fields`,
+      value: plural(other, 'field', 'fields'),
       risk: 'low',
     });
   return findings;

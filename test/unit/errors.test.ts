@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CATALOGUE, PixwardenError } from '../../src/index.js';
+import { ERROR_CATALOGUE, PixwardenError, inspect, strip, verifyClean } from '../../src/index.js';
+import type { StripPolicy } from '../../src/index.js';
 import { pixwardenError } from '../../src/errors.js';
-import { ROOT } from '../helpers.js';
+import { ROOT, jpegWith } from '../helpers.js';
 
 describe('error catalogue', () => {
   it('lists exactly the codes that docs/errors.md documents, with the same HTTP status', () => {
@@ -32,5 +33,26 @@ describe('error catalogue', () => {
       limit: 4,
     });
     expect(error.publicMessage).not.toContain('offset');
+  });
+
+  it.each([
+    ['a string', 'photo.jpg'],
+    ['null', null],
+    ['a number', 42],
+  ])('refuses %s in place of bytes with ERR_INVALID_ARGUMENT', async (_name, input) => {
+    await expect(inspect(input as unknown as Uint8Array)).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
+    await expect(strip(input as unknown as Uint8Array)).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
+    await expect(verifyClean(input as unknown as Uint8Array)).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
+  });
+
+  it.each([['bogus'], ['Orientation'], ['none']])('refuses the policy item %s', async (item) => {
+    const policy = { keep: [item] } as unknown as StripPolicy;
+    await expect(strip(jpegWith(), policy)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
   });
 });
