@@ -212,6 +212,12 @@ function removedParts(bytes: Uint8Array, parsed: ParsedImage): RemovedPart[] {
     const size = part.end - part.start;
     if (part.role === 'drop')
       removed.push({ category: part.category, name: part.name, bytes: size });
+    else if (part.replacement !== undefined && size > part.replacement.length)
+      removed.push({
+        category: 'unknown',
+        name: `${part.name} extra data`,
+        bytes: size - part.replacement.length,
+      });
     else if (part.role === 'exif')
       removed.push({ category: 'metadata', name: part.name, bytes: size });
     else if (part.role === 'icc')

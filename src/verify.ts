@@ -36,6 +36,7 @@ export function checkParsed(parsed: ParsedImage, policy: StripPolicy): VerifyRes
   const kept: PartRecord[] = [];
   for (const part of parsed.parts) {
     if (part.role === 'drop') problems.push(`holds ${part.name}`);
+    if (part.replacement !== undefined) problems.push(`holds ${part.name} with extra data`);
   }
   for (const finding of parsed.findings) {
     if (!INHERITED_FINDINGS.has(finding.code))

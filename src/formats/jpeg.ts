@@ -51,9 +51,12 @@ const TABLE_MARKERS = new Set([
   0xdb, // DQT
   0xdc, // DNL
   0xdd, // DRI
-  0xde, // DHP
-  0xdf, // EXP
 ]);
+const DHT = 0xc4;
+const DAC = 0xcc;
+const DQT = 0xdb;
+const DNL = 0xdc;
+const DRI = 0xdd;
 const SOF_MARKERS = new Set([
   0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf,
 ]);
@@ -114,6 +117,10 @@ export const jpeg: FormatHandler = {
     const findings: Finding[] = [];
     const iccChunks: { seq: number; count: number; data: Uint8Array }[] = [];
     let exif: Uint8Array | null = null;
+    // Tables the frame and the scans refer to: quantisation ids, and Huffman class << 4 | id.
+    const usedQuant = new Set<number>();
+    const usedHuffman = new Set<number>();
+    const tables: { part: number; entries: TableEntry[] }[] = [];
     let width = 0;
     let height = 0;
     let sawFrame = false;
@@ -188,11 +195,30 @@ export const jpeg: FormatHandler = {
         sawFrame = true;
         height = view.u16be(segment.payload + 1, 'frame height');
         width = view.u16be(segment.payload + 3, 'frame width');
+        const components = view.u8(segment.payload + 5, 'frame component count');
+        expectLength(segment, 6 + 3 * components, 'frame header');
+        for (let c = 0; c < components; c++) {
+          usedQuant.add(view.u8(segment.payload + 8 + c * 3, 'quantisation table') & 0x0f);
+        }
         add(segment, `SOF${marker - 0xc0}`, 'image', 'unknown');
+      } else if (marker === DQT || marker === DHT) {
+        tables.push({ part: parts.length, entries: tableEntries(view, segment, marker) });
+        add(segment, markerName(marker), 'image', 'unknown');
       } else if (TABLE_MARKERS.has(marker)) {
+        if (marker === DRI || marker === DNL) expectLength(segment, 2, markerName(marker));
+        else if (marker === DAC && (segment.end - segment.payload) % 2 !== 0) {
+          throw malformed(`JPEG DAC segment at offset ${segment.start} has an odd length`);
+        }
         add(segment, markerName(marker), 'image', 'unknown');
       } else if (marker === SOS) {
         if (!sawFrame) throw malformed('JPEG scan starts before any frame header');
+        const components = view.u8(segment.payload, 'scan component count');
+        expectLength(segment, 4 + 2 * components, 'scan header');
+        for (let c = 0; c < components; c++) {
+          const ids = view.u8(segment.payload + 2 + c * 2, 'scan tables');
+          usedHuffman.add(ids >> 4);
+          usedHuffman.add(0x10 | (ids & 0x0f));
+        }
         sawScan = true;
         pos = memo?.lookup(bytes, segment.end) ?? scanEnd(bytes, segment.end);
         memo?.record(bytes, segment.end, pos);
@@ -281,6 +307,18 @@ export const jpeg: FormatHandler = {
     }
 
     if (!sawFrame || !sawScan) throw malformed('JPEG has no frame header or no scan');
+    for (const table of tables) {
+      const part = parts[table.part];
+      if (part !== undefined) {
+        parts[table.part] = withReferencedTables(
+          bytes,
+          part,
+          table.entries,
+          usedQuant,
+          usedHuffman,
+        );
+      }
+    }
     if (width === 0 || height === 0) throw malformed(`JPEG frame is ${width} × ${height} pixels`);
 
     return {
@@ -319,7 +357,7 @@ export const jpeg: FormatHandler = {
           ]),
         );
       } else {
-        out.push(bytes.subarray(part.start, part.end));
+        out.push(part.replacement ?? bytes.subarray(part.start, part.end));
       }
     }
     return out;
@@ -333,6 +371,89 @@ export const jpeg: FormatHandler = {
 function isMarker(code: number, standalone = false): boolean {
   if (standalone && (code === 0x01 || (code >= 0xd0 && code <= 0xd7))) return true;
   return isMarkerCode(code);
+}
+
+interface TableEntry {
+  /** Quantisation: 0..3; Huffman: class << 4 | id. */
+  readonly key: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+function expectLength(segment: Segment, payload: number, what: string): void {
+  const actual = segment.end - segment.payload;
+  if (actual !== payload) {
+    throw malformed(
+      `JPEG ${what} at offset ${segment.start} is ${actual} bytes, expected ${payload}`,
+      {
+        value: actual,
+        limit: payload,
+        unit: 'bytes',
+      },
+    );
+  }
+}
+
+/**
+ * The tables a DQT or DHT segment defines, each checked against the layout of T.81 B.2.4:
+ * a DQT entry is a precision and id byte then 64 values of 8 or 16 bits; a DHT entry is a class
+ * and id byte, 16 code-length counts and as many symbols as they add up to (at most 256).
+ * Bytes that no entry accounts for make the segment malformed.
+ */
+function tableEntries(view: ByteView, segment: Segment, marker: number): TableEntry[] {
+  const entries: TableEntry[] = [];
+  const name = markerName(marker);
+  let pos = segment.payload;
+  while (pos < segment.end) {
+    const head = view.u8(pos, 'table id');
+    if (head >> 4 > 1 || (head & 0x0f) > 3) {
+      throw malformed(
+        `JPEG ${name} at offset ${segment.start} defines table 0x${head.toString(16)}`,
+      );
+    }
+    let size: number;
+    if (marker === DQT) {
+      size = 1 + 64 * ((head >> 4) + 1);
+    } else {
+      let symbols = 0;
+      for (let i = 0; i < 16; i++) symbols += view.u8(pos + 1 + i, 'code length count');
+      if (symbols > 256) {
+        throw malformed(
+          `JPEG DHT at offset ${segment.start} lists ${symbols} symbols, at most 256`,
+        );
+      }
+      size = 17 + symbols;
+    }
+    if (pos + size > segment.end) {
+      throw malformed(`JPEG ${name} at offset ${segment.start} ends inside a table`);
+    }
+    const key = marker === DQT ? head & 0x0f : head;
+    entries.push({ key, start: pos, end: pos + size });
+    pos += size;
+  }
+  return entries;
+}
+
+/**
+ * A DQT or DHT part keeps only the tables that the frame or a scan refers to: a table nothing
+ * uses plays no part in decoding and could carry anything.
+ */
+function withReferencedTables(
+  bytes: Uint8Array,
+  part: Part,
+  entries: readonly TableEntry[],
+  usedQuant: ReadonlySet<number>,
+  usedHuffman: ReadonlySet<number>,
+): Part {
+  const used = part.name === 'DQT' ? usedQuant : usedHuffman;
+  const kept = entries.filter((entry) => used.has(entry.key));
+  if (kept.length === entries.length) return part;
+  if (kept.length === 0) {
+    return { ...part, role: 'drop', category: 'unknown', name: `${part.name} (unused tables)` };
+  }
+  const marker = part.name === 'DQT' ? DQT : DHT;
+  const payload = concat(kept.map((entry) => bytes.subarray(entry.start, entry.end)));
+  return { ...part, replacement: concat(segmentPieces(marker, [payload])) };
 }
 
 /** Finds where the entropy-coded data after an SOS header ends: at the next real marker. */

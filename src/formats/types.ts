@@ -19,6 +19,11 @@ export interface Part {
   readonly role: PartRole;
   /** For dropped parts: what kind of data went. */
   readonly category: PartCategory;
+  /**
+   * For kept parts that carry more than decoding needs (a table nothing refers to, a chunk
+   * longer than its fixed size): the minimal form to write instead. A clean file has none.
+   */
+  readonly replacement?: Uint8Array;
 }
 
 /** Metadata kinds that inspect decodes. */
