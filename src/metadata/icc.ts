@@ -192,24 +192,38 @@ export function isSrgbName(description: string | undefined): boolean {
 }
 
 /**
- * Returns a scrubbed copy of a well-formed profile (see the module comment). The result is
- * canonical: scrubbing it again gives the same bytes, which is how verification recognises a
- * scrubbed profile.
+ * Returns a scrubbed copy of a well-formed profile (see the module comment), or a reason when
+ * the profile cannot be scrubbed safely (tags whose data partly overlap, which could make the
+ * copy far larger than the original). The result is canonical: scrubbing it again gives the
+ * same bytes, which is how verification recognises a scrubbed profile.
+ *
+ * - The header is rebuilt from the fields that define colour (version, class, colour spaces,
+ *   rendering intent); everything else is zero, and the illuminant is the D50 the
+ *   specification requires.
+ * - The description of a well-known standard profile is rewritten from its recognised name
+ *   alone (nothing after a NUL, no other languages); every other text tag is blanked.
+ * - Tags of a fixed-size type are cut to that size; slack after their data is dropped.
  */
-export function scrubIcc(icc: ParsedIcc): Uint8Array {
-  const standard = isStandardProfileName(icc.description);
+export function scrubIcc(icc: ParsedIcc): Uint8Array | string {
+  const standard = isStandardProfileName(icc.description) ? icc.description : undefined;
   const kept = icc.tags.filter(
     (tag) => COLOUR_TAGS.has(tag.signature) || TEXT_TAGS.has(tag.signature),
   );
+  const overlap = partialOverlap(kept);
+  if (overlap !== null) return overlap;
   const chunks: Buffer[] = [];
   const placed = new Map<string, number>();
   const table: { signature: string; offset: number; size: number }[] = [];
   let cursor = headerBytes + 4 + kept.length * 12;
 
   for (const tag of kept) {
-    let data: Uint8Array = icc.bytes.subarray(tag.offset, tag.offset + tag.size);
-    if (TEXT_TAGS.has(tag.signature) && !standard) data = blankText(data);
-    const key = `${tag.offset}:${tag.size}:${TEXT_TAGS.has(tag.signature) && !standard ? tag.signature : ''}`;
+    const raw = icc.bytes.subarray(tag.offset, tag.offset + tag.size);
+    const text = TEXT_TAGS.has(tag.signature);
+    let data: Uint8Array;
+    if (!text) data = raw.subarray(0, typedSize(tag.signature, raw) ?? raw.length);
+    else if (tag.signature === 'desc' && standard !== undefined) data = textTag(raw, standard);
+    else data = textTag(raw, '');
+    const key = text ? tag.signature : `${tag.offset}:${data.length}`;
     let offset = placed.get(key);
     if (offset === undefined) {
       offset = cursor;
@@ -220,13 +234,21 @@ export function scrubIcc(icc: ParsedIcc): Uint8Array {
     }
     table.push({ signature: tag.signature, offset, size: data.length });
   }
+  if (cursor > Math.max(icc.bytes.length, headerBytes + 4 + kept.length * 12 + 256 * kept.length)) {
+    return `scrubbing would make the profile larger (${cursor} bytes) than it was (${icc.bytes.length})`;
+  }
 
   const head = Buffer.alloc(headerBytes + 4 + kept.length * 12);
-  Buffer.from(icc.bytes.subarray(0, headerBytes)).copy(head);
-  head.fill(0, 24, 36); // creation date and time
-  head.fill(0, 48, 56); // device manufacturer and model
-  head.fill(0, 80, 100); // profile creator and profile id (an MD5 of the original bytes)
+  const source = Buffer.from(icc.bytes.buffer, icc.bytes.byteOffset, headerBytes);
   head.writeUInt32BE(cursor, 0);
+  head[8] = source[8] ?? 0; // major version
+  head[9] = source[9] ?? 0; // minor and bug-fix version
+  source.copy(head, 12, 12, 24); // device class, colour space, connection space
+  head.write('acsp', 36, 'latin1');
+  head[67] = (source[67] ?? 0) & 0x03; // rendering intent
+  head.writeInt32BE(0x0000f6d6, 68); // D50: X 0.9642, Y 1.0, Z 0.8249 (s15Fixed16)
+  head.writeInt32BE(0x00010000, 72);
+  head.writeInt32BE(0x0000d32d, 76);
   head.writeUInt32BE(kept.length, headerBytes);
   table.forEach((entry, i) => {
     const at = headerBytes + 4 + i * 12;
@@ -237,28 +259,68 @@ export function scrubIcc(icc: ParsedIcc): Uint8Array {
   return Buffer.concat([head, ...chunks]);
 }
 
-/** An empty text of the same tag type, so that readers still find a valid tag. */
-function blankText(data: Uint8Array): Uint8Array {
+/**
+ * Tags may share data (red, green and blue curves often do) but data that partly overlaps is
+ * not a real profile's, and copying each tag on its own could multiply its size.
+ */
+function partialOverlap(tags: readonly IccTag[]): string | null {
+  const ranges = [...new Map(tags.map((tag) => [`${tag.offset}:${tag.size}`, tag])).values()].sort(
+    (a, b) => a.offset - b.offset,
+  );
+  for (let i = 1; i < ranges.length; i++) {
+    const previous = ranges[i - 1];
+    const current = ranges[i];
+    if (previous !== undefined && current !== undefined && current.offset < previous.offset + previous.size) {
+      return `profile tags ${previous.signature} and ${current.signature} overlap`;
+    }
+  }
+  return null;
+}
+
+/** The exact size of tag data of a fixed-layout type, or undefined to keep it whole. */
+function typedSize(signature: string, data: Uint8Array): number | undefined {
+  if (data.length < 12) return undefined;
+  const view = Buffer.from(data.buffer, data.byteOffset, data.length);
+  const type = view.toString('latin1', 0, 4);
+  const single = ['wtpt', 'bkpt', 'rXYZ', 'gXYZ', 'bXYZ', 'lumi'].includes(signature);
+  let size: number | undefined;
+  if (type === 'XYZ ') size = single ? 20 : 8 + 12 * Math.floor((data.length - 8) / 12);
+  else if (type === 'curv') size = 12 + 2 * view.readUInt32BE(8);
+  else if (type === 'para') size = 12 + 4 * ([1, 3, 4, 5, 7][view.readUInt16BE(8)] ?? 0);
+  else if (type === 'sf32') size = 8 + 4 * Math.floor((data.length - 8) / 4);
+  else if (type === 'meas' || type === 'view') size = 36;
+  else if (type === 'sig ') size = 12;
+  else if (type === 'chrm') size = 12 + 8 * view.readUInt16BE(8);
+  return size !== undefined && size <= data.length ? size : undefined;
+}
+
+/** A text tag of the same type as `data` (desc, mluc or text) holding `text` alone. */
+function textTag(data: Uint8Array, text: string): Uint8Array {
   const type = data.length >= 4 ? latin1(data.subarray(0, 4)) : '';
+  const ascii = Buffer.from(text.replace(/[^\x20-\x7e]/g, ''), 'latin1');
   if (type === 'mluc') {
-    const out = Buffer.alloc(28);
+    const utf16 = Buffer.from(ascii.toString('latin1'), 'utf16le').swap16();
+    const out = Buffer.alloc(28 + utf16.length);
     out.write('mluc', 0, 'latin1');
     out.writeUInt32BE(1, 8); // one record
     out.writeUInt32BE(12, 12); // record size
     out.write('enUS', 16, 'latin1');
-    out.writeUInt32BE(0, 20); // empty string
+    out.writeUInt32BE(utf16.length, 20);
     out.writeUInt32BE(28, 24);
+    utf16.copy(out, 28);
     return out;
   }
   if (type === 'desc') {
-    // ASCII count 1 (the NUL), Unicode language and count 0, ScriptCode 0 with 67 zero bytes.
-    const out = Buffer.alloc(12 + 1 + 8 + 3 + 67);
+    // ASCII count and text with its NUL, Unicode language and count 0, ScriptCode 0 and 67 zeros.
+    const out = Buffer.alloc(12 + ascii.length + 1 + 8 + 3 + 67);
     out.write('desc', 0, 'latin1');
-    out.writeUInt32BE(1, 8);
+    out.writeUInt32BE(ascii.length + 1, 8);
+    ascii.copy(out, 12);
     return out;
   }
-  const out = Buffer.alloc(9);
+  const out = Buffer.alloc(9 + ascii.length);
   out.write('text', 0, 'latin1');
+  ascii.copy(out, 8);
   return out;
 }
 
@@ -277,7 +339,9 @@ export function scrubProfile(bytes: Uint8Array): Uint8Array | string {
   if (hit !== undefined) return hit.scrubbed;
   const parsed = parseIcc(bytes);
   if (typeof parsed === 'string') return parsed;
-  const scrubbed = Buffer.from(scrubIcc(parsed));
+  const result = scrubIcc(parsed);
+  if (typeof result === 'string') return result;
+  const scrubbed = Buffer.from(result);
   recent.unshift({ input: Buffer.from(input), scrubbed });
   if (recent.length > recentProfiles) recent.pop();
   return scrubbed;
@@ -286,8 +350,10 @@ export function scrubProfile(bytes: Uint8Array): Uint8Array | string {
 /** Whether a profile is exactly what `scrubIcc` produces. */
 export function isScrubbed(bytes: Uint8Array): boolean {
   const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  if (input.length > maxProfileBytes) return false;
   if (recent.some((entry) => entry.scrubbed.equals(input))) return true;
   const parsed = parseIcc(bytes);
   if (typeof parsed === 'string') return false;
-  return Buffer.from(scrubIcc(parsed)).equals(input);
+  const scrubbed = scrubIcc(parsed);
+  return typeof scrubbed !== 'string' && Buffer.from(scrubbed).equals(input);
 }

@@ -51,6 +51,12 @@ const textTag = (text: string): Buffer =>
   Buffer.concat([Buffer.from('text\0\0\0\0', 'latin1'), Buffer.from(`${text}\0`, 'latin1')]);
 const xyz = Buffer.concat([Buffer.from('XYZ \0\0\0\0', 'latin1'), Buffer.alloc(12, 3)]);
 
+function scrubbed(icc: ParsedIcc): Buffer {
+  const result = scrubIcc(icc);
+  if (typeof result === 'string') throw new Error(result);
+  return Buffer.from(result);
+}
+
 function parsed(bytes: Buffer): ParsedIcc {
   const result = parseIcc(bytes);
   if (typeof result === 'string') throw new Error(result);
@@ -69,7 +75,7 @@ describe('ICC scrub', () => {
   ]);
 
   it('blanks text, zeroes identifying header fields and drops private tags', () => {
-    const clean = Buffer.from(scrubIcc(parsed(personal)));
+    const clean = scrubbed(parsed(personal));
     for (const secret of ['Jane', 'jane', 'APPL', 'MBP1', 'meta', 'mmod', 'calt', 'dtim']) {
       expect(clean.includes(Buffer.from(secret)), secret).toBe(false);
     }
@@ -85,21 +91,43 @@ describe('ICC scrub', () => {
   });
 
   it('is canonical: a scrubbed profile scrubs to the same bytes', () => {
-    const once = scrubIcc(parsed(personal));
+    const once = scrubbed(parsed(personal));
     expect(isScrubbed(once)).toBe(true);
     expect(isScrubbed(personal)).toBe(false);
   });
 
-  it('keeps the text of a well-known standard profile', () => {
+  it('rewrites the description of a standard profile from its name and blanks the other text', () => {
     const srgb = profile([
-      ['desc', desc('sRGB IEC61966-2.1')],
-      ['cprt', textTag('Copyright (c) 1998 Hewlett-Packard Company')],
-      ['wtpt', xyz],
+      ['desc', desc('sRGB IEC61966-2.1\0Jane Example')],
+      ['cprt', textTag('Copyright Jane Example')],
+      ['dmnd', desc('Jane laptop maker')],
+      ['wtpt', Buffer.concat([xyz, Buffer.from('Jane Example slack')])],
     ]);
-    const clean = parsed(Buffer.from(scrubIcc(parsed(srgb))));
-    expect(clean.description).toBe('sRGB IEC61966-2.1');
-    const cprt = clean.tags.find((tag) => tag.signature === 'cprt');
-    expect(cprt && readText(clean.bytes, cprt)).toBe('Copyright (c) 1998 Hewlett-Packard Company');
+    const clean = scrubbed(parsed(srgb));
+    expect(clean.includes(Buffer.from('Jane'))).toBe(false);
+    const result = parsed(clean);
+    expect(result.description).toBe('sRGB IEC61966-2.1');
+    const cprt = result.tags.find((tag) => tag.signature === 'cprt');
+    expect(cprt && readText(result.bytes, cprt)).toBe('');
+    expect(result.tags.find((tag) => tag.signature === 'wtpt')?.size).toBe(20);
+  });
+
+  it('keeps only the fields of the header that define colour', () => {
+    const noisy = profile([['wtpt', xyz]], (head) => {
+      head.write('SECR', 4, 'latin1');
+      head.write('ET-1', 40, 'latin1');
+      head.fill(0x41, 100, 128);
+    });
+    const clean = scrubbed(parsed(noisy));
+    expect(clean.subarray(0, 128).includes(Buffer.from('SECR'))).toBe(false);
+    expect(clean.subarray(100, 128).every((b) => b === 0)).toBe(true);
+    expect(clean.subarray(12, 24).toString('latin1')).toBe('mntrRGB XYZ ');
+  });
+
+  it('refuses to scrub a profile whose tags partly overlap', () => {
+    const base = profile([['rTRC', Buffer.alloc(64)], ['gTRC', Buffer.alloc(64)]]);
+    base.writeUInt32BE(base.readUInt32BE(136) + 4, 148); // gTRC starts inside rTRC
+    expect(scrubIcc(parsed(base))).toMatch(/overlap/);
   });
 
   it.each([
