@@ -17,7 +17,7 @@ const RISK_ORDER: Record<Risk, number> = { low: 1, medium: 2, high: 3 };
  */
 export async function inspect(bytes: Uint8Array): Promise<Report> {
   const format = await detectFormat(bytes);
-  const parsed = handlerFor(format).parse(bytes);
+  const parsed = handlerFor(format).parse(bytes, undefined, 'inspect');
   const findings = [
     ...parsed.findings,
     ...(await decodeBlocks(parsed.blocks)),

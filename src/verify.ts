@@ -11,12 +11,6 @@ import { isScrubbed } from './metadata/icc.js';
 import { DEFAULT_POLICY, checkPolicy, keeps } from './policy.js';
 import type { ImageFormat, PartRecord, StripPolicy } from './types.js';
 
-/**
- * Oddities of structure that a clean copy keeps from its input because they are part of the
- * image data as decoders read it (two palettes: each decoder picks one, as before).
- */
-const INHERITED_FINDINGS = new Set(['DUPLICATE_CHUNK']);
-
 export interface VerifyResult {
   /** True when the file holds nothing the policy does not allow. */
   clean: boolean;
@@ -38,10 +32,7 @@ export function checkParsed(parsed: ParsedImage, policy: StripPolicy): VerifyRes
     if (part.role === 'drop') problems.push(`holds ${part.name}`);
     if (part.replacement !== undefined) problems.push(`holds ${part.name} with extra data`);
   }
-  for (const finding of parsed.findings) {
-    if (!INHERITED_FINDINGS.has(finding.code))
-      problems.push(`shows ${finding.name} (${finding.code})`);
-  }
+  for (const finding of parsed.findings) problems.push(`shows ${finding.name} (${finding.code})`);
   if (parsed.trailer !== null)
     problems.push(`has ${parsed.trailer.length} bytes after the end of the image`);
   if (parsed.blocks.some((block) => block.kind !== 'exif')) problems.push('holds metadata blocks');

@@ -28,6 +28,8 @@ const APPLICATION = 0xff;
 const LOOP_APPS = new Set(['NETSCAPE2.0', 'ANIMEXTS1.0']);
 /** Introducer, label, id block (1 + 11), loop sub-block (1 + 3) and terminator. */
 const loopExtensionBytes = 19;
+/** Introducer, label, block size, 4 data bytes and terminator. */
+const graphicControlBytes = 8;
 
 /** Walks data sub-blocks from `pos`; returns the offset after the terminator. */
 function skipSubBlocks(view: ByteView, pos: number): number {
@@ -125,8 +127,7 @@ export const gif: FormatHandler = {
     const out: Uint8Array[] = [];
     for (const part of parsed.parts) {
       if (part.role !== 'image') continue;
-      if (part.name === 'loop extension') out.push(loopExtension(bytes, part));
-      else out.push(bytes.subarray(part.start, part.end));
+      out.push(part.replacement ?? bytes.subarray(part.start, part.end));
     }
     return out;
   },
@@ -142,7 +143,35 @@ function classifyExtension(
   findings: Finding[],
 ): void {
   if (label === GRAPHIC_CONTROL) {
-    parts.push({ name: 'graphic control', start, end, role: 'image', category: 'unknown' });
+    // One 4-byte sub-block (flags, delay, transparent index), then the terminator. Anything
+    // more is not read by decoders and is not copied.
+    const canonical = end - start === graphicControlBytes && view.u8(start + 2, 'block size') === 4;
+    if (!canonical && view.u8(start + 2, 'block size') < 4) {
+      parts.push({
+        name: 'graphic control (short)',
+        start,
+        end,
+        role: 'drop',
+        category: 'unknown',
+      });
+      return;
+    }
+    parts.push({
+      name: 'graphic control',
+      start,
+      end,
+      role: 'image',
+      category: 'unknown',
+      ...(canonical
+        ? {}
+        : {
+            replacement: concat([
+              Uint8Array.of(EXTENSION, GRAPHIC_CONTROL, 4),
+              view.slice(start + 3, 4, 'graphic control'),
+              Uint8Array.of(0),
+            ]),
+          }),
+    });
   } else if (label === COMMENT) {
     const data = subBlockData(view, start + 2, end);
     blocks.push({ kind: 'comment', name: 'comment extension', data });
@@ -156,17 +185,17 @@ function classifyExtension(
     const idSize = view.u8(start + 2, 'application id size');
     const app = idSize === 11 ? view.latin1(start + 3, 11, 'application id') : '';
     if (LOOP_APPS.has(app) && loopCount(view, start) !== null) {
-      parts.push({ name: 'loop extension', start, end, role: 'image', category: 'unknown' });
-      if (end - start !== loopExtensionBytes) {
-        findings.push({
-          code: 'EXTRA_DATA',
-          category: 'structure',
-          source: 'gif-extension',
-          name: 'loop extension',
-          value: end - start - loopExtensionBytes,
-          risk: 'low',
-        });
-      }
+      parts.push({
+        name: 'loop extension',
+        start,
+        end,
+        role: 'image',
+        category: 'unknown',
+        // Only the loop count is kept: further sub-blocks could carry anything.
+        ...(end - start === loopExtensionBytes
+          ? {}
+          : { replacement: loopExtension(view.bytes, start) }),
+      });
     } else if (app === 'XMP DataXMP') {
       // XMP's sub-blocks are raw text followed by a 258-byte "magic trailer"; the whole run of
       // bytes up to the terminator is the packet.
@@ -211,14 +240,14 @@ function loopCount(view: ByteView, start: number): number | null {
 }
 
 /** The looping extension with only its loop count: other sub-blocks could carry data. */
-function loopExtension(bytes: Uint8Array, part: Part): Uint8Array {
+function loopExtension(bytes: Uint8Array, start: number): Uint8Array {
   const view = new ByteView(bytes, 'GIF');
-  const count = loopCount(view, part.start) ?? 0;
+  const count = loopCount(view, start) ?? 0;
   const out = Buffer.alloc(loopExtensionBytes);
   out[0] = EXTENSION;
   out[1] = APPLICATION;
   out[2] = 11;
-  out.write(latin1(bytes.subarray(part.start + 3, part.start + 14)), 3, 'latin1');
+  out.write(latin1(bytes.subarray(start + 3, start + 14)), 3, 'latin1');
   out[14] = 3;
   out[15] = 1;
   out.writeUInt16LE(count, 16);

@@ -15,10 +15,18 @@
 import { ByteView, ascii, concat, latin1 } from '../bounds.js';
 import { malformed, pixwardenError, truncated } from '../errors.js';
 import type { Finding } from '../types.js';
-import { inflateCapped, zlib } from './inflate.js';
+import { inflateCapped, maxInflateBytes, zlib } from './inflate.js';
+import type { InflateResult } from './inflate.js';
 import { trailerAt } from './trailer.js';
 import type { WalkMemo } from './memo.js';
-import type { Carry, FormatHandler, MetadataBlock, ParsedImage, Part } from './types.js';
+import type {
+  Carry,
+  FormatHandler,
+  MetadataBlock,
+  ParseDetail,
+  ParsedImage,
+  Part,
+} from './types.js';
 
 export const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 
@@ -40,6 +48,67 @@ const RENDERING_CHUNKS = new Set([
   'fdAT',
 ]);
 const TEXT_CHUNKS = new Set(['tEXt', 'zTXt', 'iTXt']);
+/** Text chunks that may hold an orientation (XMP, or EXIF written as hex by ImageMagick). */
+const ORIENTATION_KEYWORDS = /^(XML:com\.adobe\.xmp|Raw profile type (exif|APP1))$/i;
+/** All text of one file is never inflated past this many bytes in total. */
+const maxInflateBytesPerFile = 8 * 1024 * 1024;
+/** The fixed data sizes of rendering chunks (tRNS and sBIT depend on the colour type). */
+const FIXED_SIZES: Record<string, number> = {
+  gAMA: 4,
+  cHRM: 32,
+  sRGB: 1,
+  cICP: 4,
+  cLLI: 8,
+  mDCV: 24,
+  acTL: 8,
+  fcTL: 26,
+};
+/** sBIT sizes by colour type: grey, -, RGB, palette, grey and alpha, -, RGBA. */
+const SBIT_SIZES = [1, 0, 3, 3, 2, 0, 4];
+
+interface TextBudget {
+  readonly detail: ParseDetail;
+  inflateLeft: number;
+}
+
+/**
+ * Why a rendering chunk is not needed by decoders (and so dropped), or null when it is: a size
+ * other than its fixed one, a palette in an image that has no use for one (greyscale, or the
+ * suggested palette of a truecolour image), a second palette, animation chunks without acTL.
+ */
+function unneededReason(
+  type: string,
+  length: number,
+  image: {
+    colourType: number;
+    paletteEntries: number;
+    repeatedPalette: boolean;
+    animated: boolean;
+  },
+): string | null {
+  const fixed = FIXED_SIZES[type];
+  if (fixed !== undefined && length !== fixed) return `${length} bytes, not ${fixed}`;
+  if (type === 'sBIT' && length !== SBIT_SIZES[image.colourType]) return `${length} bytes`;
+  if (type === 'tRNS') {
+    const limit =
+      image.colourType === 0
+        ? 2
+        : image.colourType === 2
+          ? 6
+          : image.colourType === 3
+            ? image.paletteEntries
+            : 0;
+    if (image.colourType === 3 ? length > limit : length !== limit) return `${length} bytes`;
+  }
+  if (type === 'PLTE') {
+    if (image.repeatedPalette) return 'a second palette';
+    if (image.colourType !== 3) return 'a palette the image does not use';
+    if (length === 0 || length % 3 !== 0 || length > 768) return `${length} bytes`;
+  }
+  if ((type === 'fcTL' || type === 'fdAT') && !image.animated) return 'no acTL';
+  return null;
+}
+
 const maxChunkDataBytes = 0x7fffffff;
 /** The keyword written into a kept iCCP chunk: the original may name a device or a person. */
 const ICCP_KEYWORD = 'ICC Profile';
@@ -71,8 +140,12 @@ function crcMatches(bytes: Uint8Array, chunk: Chunk): boolean {
 export const png: FormatHandler = {
   format: 'png',
 
-  parse(bytes: Uint8Array, memo?: WalkMemo): ParsedImage {
+  parse(bytes: Uint8Array, memo?: WalkMemo, detail: ParseDetail = 'strip'): ParsedImage {
     const view = new ByteView(bytes, 'PNG');
+    const text: TextBudget = { detail, inflateLeft: maxInflateBytesPerFile };
+    let colourType = -1;
+    let paletteEntries = 0;
+    let lastType = '';
     if (!view.startsWith(PNG_SIGNATURE)) throw malformed('PNG signature is missing');
     const parts: Part[] = [];
     const blocks: MetadataBlock[] = [];
@@ -87,9 +160,10 @@ export const png: FormatHandler = {
     const seen = new Set<string>();
 
     while (end < 0) {
-      if (pos === bytes.length && seen.has('IDAT')) {
-        // Some writers stop after the last chunk without IEND. The image data is complete (zlib
-        // checks that when decoding); the clean copy gets its IEND.
+      if (pos === bytes.length && seen.has('IDAT') && lastType !== 'IDAT') {
+        // Some writers stop after their last chunk without IEND. When a chunk came after the
+        // image data, the image data was complete; the clean copy gets its IEND. A file that
+        // stops right after an IDAT is truncated.
         findings.push({
           code: 'MISSING_IEND',
           category: 'structure',
@@ -105,6 +179,7 @@ export const png: FormatHandler = {
       const chunk = readChunk(view, pos);
       pos = chunk.end;
       const { type } = chunk;
+      lastType = type;
       if (seen.size === 0 && type !== 'IHDR') throw malformed(`PNG starts with ${type}, not IHDR`);
       const critical = type.charCodeAt(0) < 0x61;
       const rendering = RENDERING_CHUNKS.has(type);
@@ -134,29 +209,49 @@ export const png: FormatHandler = {
       if ((type === 'IHDR' || type === 'acTL') && seen.has(type)) {
         throw malformed(`PNG has more than one ${type} chunk`);
       }
-      if (type === 'PLTE' && seen.has(type)) {
-        // Decoders disagree on which palette wins; both are copied, so each decodes as before.
-        findings.push({
-          code: 'DUPLICATE_CHUNK',
-          category: 'structure',
-          source: 'container',
-          name: 'PLTE',
-          value: chunk.start,
-          risk: 'low',
-        });
-      }
+      const repeatedPalette = type === 'PLTE' && seen.has(type);
       seen.add(type);
 
       if (type === 'IHDR') {
         if (chunk.length !== 13) throw malformed(`PNG IHDR is ${chunk.length} bytes, not 13`);
         width = view.u32be(chunk.data, 'width');
         height = view.u32be(chunk.data + 4, 'height');
+        colourType = view.u8(chunk.data + 9, 'colour type');
         if (width === 0 || height === 0) throw malformed(`PNG is ${width} × ${height} pixels`);
       } else if (type === 'acTL') {
         frames = Math.max(1, view.u32be(chunk.data, 'acTL frame count'));
       }
 
-      if (rendering) {
+      if (type === 'PLTE' && !repeatedPalette) paletteEntries = chunk.length / 3;
+      const unneeded = rendering
+        ? unneededReason(type, chunk.length, {
+            colourType,
+            paletteEntries,
+            repeatedPalette,
+            animated: seen.has('acTL'),
+          })
+        : null;
+      if (type === 'IEND') {
+        end = chunk.end;
+        parts.push({
+          name: type,
+          start: chunk.start,
+          end: chunk.end,
+          role: 'image',
+          category: 'unknown',
+          // IEND is empty; data in it is dropped.
+          ...(chunk.length === 0 ? {} : { replacement: chunkBytes('IEND', new Uint8Array(0)) }),
+        });
+      } else if (rendering && unneeded !== null) {
+        // Decoders ignore such a chunk, so dropping it changes no pixel.
+        parts.push({
+          name: `${type} (${unneeded})`,
+          start: chunk.start,
+          end: chunk.end,
+          role: 'drop',
+          category: 'unknown',
+        });
+      } else if (rendering) {
         parts.push({
           name: type,
           start: chunk.start,
@@ -164,7 +259,6 @@ export const png: FormatHandler = {
           role: 'image',
           category: 'unknown',
         });
-        if (type === 'IEND') end = chunk.end;
       } else if (type === 'iCCP') {
         icc ??= readIccp(data, findings);
         parts.push({
@@ -185,7 +279,7 @@ export const png: FormatHandler = {
           category: 'metadata',
         });
       } else if (TEXT_CHUNKS.has(type)) {
-        const block = readText(type, data, findings);
+        const block = readText(type, data, findings, text);
         if (block !== null) blocks.push(block);
         parts.push({
           name: type,
@@ -250,7 +344,7 @@ export const png: FormatHandler = {
     const last = parsed.parts.filter((part) => part.role === 'image').at(-1);
     for (const part of parsed.parts) {
       if (part.role !== 'image') continue;
-      out.push(bytes.subarray(part.start, part.end));
+      out.push(part.replacement ?? bytes.subarray(part.start, part.end));
       if (part.name === 'IHDR') {
         // iCCP and eXIf must come before PLTE and IDAT: right after IHDR is always valid.
         if (carry.icc !== null) out.push(iccpChunk(carry.icc));
@@ -314,7 +408,12 @@ function readIccp(data: Uint8Array, findings: Finding[]): ParsedImage['icc'] {
  * Decodes a text chunk for inspect. tEXt is Latin-1; zTXt and iTXt may be compressed and are
  * inflated only up to the cap: a larger one is reported, never inflated in full.
  */
-function readText(type: string, data: Uint8Array, findings: Finding[]): MetadataBlock | null {
+function readText(
+  type: string,
+  data: Uint8Array,
+  findings: Finding[],
+  budget: TextBudget,
+): MetadataBlock | null {
   const nul = data.indexOf(0);
   if (nul < 1) {
     findings.push({
@@ -328,12 +427,16 @@ function readText(type: string, data: Uint8Array, findings: Finding[]): Metadata
     return null;
   }
   const keyword = latin1(data.subarray(0, nul));
+  // Stripping drops text anyway: only the text that may hold an orientation is decoded then.
+  if (budget.detail === 'strip' && !ORIENTATION_KEYWORDS.test(keyword)) {
+    return { kind: 'text', name: type, keyword, data };
+  }
   let body: Uint8Array;
   let encoding: BufferEncoding = 'latin1';
   if (type === 'tEXt') {
     body = data.subarray(nul + 1);
   } else if (type === 'zTXt') {
-    const inflated = inflateCapped(data.subarray(nul + 2));
+    const inflated = inflateWithin(data.subarray(nul + 2), budget);
     if (!inflated.ok) return textProblem(type, keyword, inflated.reason, findings);
     body = inflated.data;
   } else {
@@ -354,13 +457,21 @@ function readText(type: string, data: Uint8Array, findings: Finding[]): Metadata
     encoding = 'utf8';
     body = data.subarray(translatedEnd + 1);
     if (compressed) {
-      const inflated = inflateCapped(body);
+      const inflated = inflateWithin(body, budget);
       if (!inflated.ok) return textProblem(type, keyword, inflated.reason, findings);
       body = inflated.data;
     }
   }
   const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString(encoding);
   return { kind: 'text', name: type, keyword, data: body, text };
+}
+
+/** Inflates under both the per-chunk cap and what is left of the per-file budget. */
+function inflateWithin(data: Uint8Array, budget: TextBudget): InflateResult {
+  if (budget.inflateLeft <= 0) return { ok: false, reason: 'over-limit' };
+  const inflated = inflateCapped(data, Math.min(maxInflateBytes, budget.inflateLeft));
+  if (inflated.ok) budget.inflateLeft -= inflated.data.length;
+  return inflated;
 }
 
 function textProblem(

@@ -68,6 +68,12 @@ export interface Carry {
   readonly icc: Uint8Array | null;
 }
 
+/**
+ * How much a parse decodes: `strip` only what the clean copy needs (text that may hold an
+ * orientation), `inspect` every text it can, under the inflation caps.
+ */
+export type ParseDetail = 'strip' | 'inspect';
+
 export interface FormatHandler {
   readonly format: ImageFormat;
   /**
@@ -75,7 +81,7 @@ export interface FormatHandler {
    * image data are recorded, and skipped where the memo already knows them.
    * @throws ERR_MALFORMED, ERR_TRUNCATED or ERR_CRC_MISMATCH when it cannot be fully parsed.
    */
-  parse(bytes: Uint8Array, memo?: WalkMemo): ParsedImage;
+  parse(bytes: Uint8Array, memo?: WalkMemo, detail?: ParseDetail): ParsedImage;
   /**
    * Lays out a clean file as pieces: views of the input's image parts, unchanged, and the new
    * parts that `carry` asks for. Joining the pieces gives the file.

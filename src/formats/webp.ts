@@ -53,6 +53,7 @@ export const webp: FormatHandler = {
     let frames = 0;
     let flags: number | null = null;
     let bitstream = false;
+    const counts = new Map<string, number>();
     let pos = 12;
 
     while (pos < end) {
@@ -65,14 +66,18 @@ export const webp: FormatHandler = {
       pos = part.end;
 
       if (fourcc === 'VP8X') {
-        if (parts.length > 0 || size < 10) throw malformed('WebP VP8X chunk is misplaced or short');
+        if (parts.length > 0 || size !== 10) {
+          throw malformed(`WebP VP8X chunk is misplaced or ${size} bytes, not 10`);
+        }
         const vp8x = new ByteView(data, 'WebP VP8X');
         flags = vp8x.u8(0, 'flags');
         width = vp8x.u24le(4, 'canvas width') + 1;
         height = vp8x.u24le(7, 'canvas height') + 1;
         parts.push({ name: 'VP8X', ...part, role: 'image', category: 'unknown' });
       } else if (IMAGE_CHUNKS.has(fourcc)) {
+        counts.set(fourcc, (counts.get(fourcc) ?? 0) + 1);
         if (fourcc === 'VP8 ' || fourcc === 'VP8L') {
+          if (bitstream) throw malformed('WebP holds more than one image bitstream');
           bitstream = true;
           if (flags === null) {
             const size2 = bitstreamSize(fourcc, data);
@@ -80,11 +85,18 @@ export const webp: FormatHandler = {
             height = size2.height;
           }
         }
+        let replacement = padOf(bytes, part, size);
         if (fourcc === 'ANMF') {
           frames++;
-          bitstream = true;
+          replacement = frameReplacement(bytes, part, data) ?? replacement;
         }
-        parts.push({ name: fourcc.trim(), ...part, role: 'image', category: 'unknown' });
+        parts.push({
+          name: fourcc.trim(),
+          ...part,
+          role: 'image',
+          category: 'unknown',
+          ...(replacement === undefined ? {} : { replacement }),
+        });
       } else if (fourcc === 'ICCP') {
         icc ??= data;
         parts.push({ name: 'ICCP', ...part, role: 'icc', category: 'colour' });
@@ -110,7 +122,7 @@ export const webp: FormatHandler = {
         throw malformed(`WebP starts with chunk ${fourcc}, not VP8, VP8L or VP8X`);
       }
     }
-    if (!bitstream) throw malformed('WebP holds no image data');
+    checkLayout(flags, counts, bitstream);
     if (width === 0 || height === 0) throw malformed(`WebP is ${width} × ${height} pixels`);
 
     if (flags !== null) {
@@ -153,18 +165,20 @@ export const webp: FormatHandler = {
     const chunks: Uint8Array[] = [];
     if (vp8x === undefined) {
       // A simple file has nowhere to put EXIF or ICC: it stays simple (it had neither).
-      for (const part of image) chunks.push(bytes.subarray(part.start, part.end));
+      for (const part of image)
+        chunks.push(part.replacement ?? bytes.subarray(part.start, part.end));
     } else {
       const header = Buffer.from(bytes.subarray(vp8x.start, vp8x.start + 18));
       let flags = (header[8] ?? 0) & (FLAG_ALPHA | FLAG_ANIMATION);
       if (carry.icc !== null) flags |= FLAG_ICC;
       if (carry.exif !== null) flags |= FLAG_EXIF;
       header[8] = flags;
+      header.fill(0, 9, 12); // reserved bytes
       header.writeUInt32LE(10, 4);
       chunks.push(header);
       if (carry.icc !== null) chunks.push(chunkBytes('ICCP', carry.icc));
       for (const part of image) {
-        if (part !== vp8x) chunks.push(bytes.subarray(part.start, part.end));
+        if (part !== vp8x) chunks.push(part.replacement ?? bytes.subarray(part.start, part.end));
       }
       if (carry.exif !== null) chunks.push(chunkBytes('EXIF', carry.exif));
     }
@@ -176,6 +190,93 @@ export const webp: FormatHandler = {
     return [head, ...chunks];
   },
 };
+
+/**
+ * The layouts RFC 9649 allows: a simple file holds one VP8 or VP8L bitstream and nothing else
+ * that draws; a still extended file one bitstream and at most one ALPH before it; an animated
+ * file ANIM and ANMF frames only. Anything else could carry a second picture.
+ */
+function checkLayout(
+  flags: number | null,
+  counts: ReadonlyMap<string, number>,
+  bitstream: boolean,
+): void {
+  const count = (fourcc: string): number => counts.get(fourcc) ?? 0;
+  const frames = count('ANMF');
+  if (flags === null) {
+    if (counts.size !== 1 || !bitstream)
+      throw malformed('WebP simple file holds more than one bitstream chunk');
+    return;
+  }
+  if (frames > 0) {
+    if (bitstream || count('ALPH') > 0)
+      throw malformed('WebP animation also holds a still bitstream');
+    if (count('ANIM') !== 1) throw malformed(`WebP animation has ${count('ANIM')} ANIM chunks`);
+    return;
+  }
+  if (!bitstream) throw malformed('WebP holds no image data');
+  if (count('ANIM') > 0 || count('ALPH') > 1)
+    throw malformed('WebP still image holds animation or repeated alpha chunks');
+}
+
+/** A copy of a chunk with its pad byte zeroed, when the input's pad byte is not zero. */
+function padOf(
+  bytes: Uint8Array,
+  part: { start: number; end: number },
+  size: number,
+): Uint8Array | undefined {
+  if (size % 2 === 0 || bytes[part.end - 1] === 0) return undefined;
+  const copy = Uint8Array.from(bytes.subarray(part.start, part.end));
+  copy[copy.length - 1] = 0;
+  return copy;
+}
+
+/**
+ * An ANMF frame rebuilt from what draws it: the 16-byte frame header, then only its ALPH, VP8
+ * and VP8L sub-chunks. Undefined when the frame is already exactly that.
+ * @throws ERR_MALFORMED when a sub-chunk runs past the frame or the frame has no bitstream.
+ */
+function frameReplacement(
+  bytes: Uint8Array,
+  part: { start: number; end: number },
+  data: Uint8Array,
+): Uint8Array | undefined {
+  const view = new ByteView(data, 'WebP ANMF');
+  view.need(0, 16, 'frame header');
+  const keep: Uint8Array[] = [];
+  let pos = 16;
+  let changed = false;
+  let drawn = false;
+  while (pos + 8 <= data.length) {
+    const fourcc = view.latin1(pos, 4, 'frame chunk fourcc');
+    const size = view.u32le(pos + 4, 'frame chunk size');
+    const padded = size + (size % 2);
+    view.need(pos + 8, padded, `frame chunk ${fourcc}`);
+    if (fourcc === 'ALPH' || fourcc === 'VP8 ' || fourcc === 'VP8L') {
+      if (fourcc !== 'ALPH') {
+        if (drawn) throw malformed('WebP ANMF frame holds more than one bitstream');
+        drawn = true;
+      }
+      const piece = data.subarray(pos, pos + 8 + padded);
+      if (size % 2 === 1 && piece[piece.length - 1] !== 0) {
+        const copy = Uint8Array.from(piece);
+        copy[copy.length - 1] = 0;
+        keep.push(copy);
+        changed = true;
+      } else {
+        keep.push(piece);
+      }
+    } else {
+      changed = true;
+    }
+    pos += 8 + padded;
+  }
+  if (!drawn) throw malformed('WebP ANMF frame holds no bitstream');
+  if (pos !== data.length) changed = true;
+  if (!changed && bytes[part.end - 1] === 0) return undefined;
+  const body = concat([data.subarray(0, 16), ...keep]);
+  return chunkBytes('ANMF', body);
+}
 
 /** A chunk name fit for a report: unprintable bytes become "?". */
 function printableFourcc(fourcc: string): string {

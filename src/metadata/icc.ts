@@ -270,7 +270,11 @@ function partialOverlap(tags: readonly IccTag[]): string | null {
   for (let i = 1; i < ranges.length; i++) {
     const previous = ranges[i - 1];
     const current = ranges[i];
-    if (previous !== undefined && current !== undefined && current.offset < previous.offset + previous.size) {
+    if (
+      previous !== undefined &&
+      current !== undefined &&
+      current.offset < previous.offset + previous.size
+    ) {
       return `profile tags ${previous.signature} and ${current.signature} overlap`;
     }
   }

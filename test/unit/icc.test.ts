@@ -125,7 +125,10 @@ describe('ICC scrub', () => {
   });
 
   it('refuses to scrub a profile whose tags partly overlap', () => {
-    const base = profile([['rTRC', Buffer.alloc(64)], ['gTRC', Buffer.alloc(64)]]);
+    const base = profile([
+      ['rTRC', Buffer.alloc(64)],
+      ['gTRC', Buffer.alloc(64)],
+    ]);
     base.writeUInt32BE(base.readUInt32BE(136) + 4, 148); // gTRC starts inside rTRC
     expect(scrubIcc(parsed(base))).toMatch(/overlap/);
   });

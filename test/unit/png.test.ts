@@ -30,14 +30,42 @@ describe('PNG strip', () => {
     expect(Buffer.from(result.bytes).includes(Buffer.from('Jane'))).toBe(false);
   });
 
-  it.each(['gAMA', 'cHRM', 'sRGB', 'sBIT', 'cICP', 'tRNS', 'cLLI', 'mDCV'])(
-    'keeps %s, which changes how pixels render',
-    async (type) => {
-      const input = pngWith([chunk(type, Buffer.alloc(4, 1))]);
-      const result = await strip(input);
-      expect(Buffer.from(result.bytes).equals(input)).toBe(true);
+  it.each([
+    ['gAMA', 4],
+    ['cHRM', 32],
+    ['sRGB', 1],
+    ['sBIT', 1],
+    ['cICP', 4],
+    ['tRNS', 2],
+    ['cLLI', 8],
+    ['mDCV', 24],
+  ])('keeps %s of %i bytes, which changes how pixels render', async (type, size) => {
+    const input = pngWith([chunk(type, Buffer.alloc(size, 1))]);
+    const result = await strip(input);
+    expect(Buffer.from(result.bytes).equals(input)).toBe(true);
+  });
+
+  it.each([
+    ['gAMA', Buffer.from('\0\0\0\x01SECRET-1234', 'latin1')],
+    ['sRGB', Buffer.from('\0SECRET-1234', 'latin1')],
+    ['tRNS', Buffer.from('\0\x01SECRET-1234', 'latin1')],
+    ['PLTE', Buffer.from('SECRET-1234!', 'latin1')],
+    ['fcTL', Buffer.concat([Buffer.alloc(26), Buffer.from('SECRET-1234')])],
+  ])(
+    'drops a %s that decoders ignore (wrong size, unused palette, no animation)',
+    async (type, data) => {
+      const result = await strip(pngWith([chunk(type, data)]));
+      expect(Buffer.from(result.bytes).includes(Buffer.from('SECRET-1234'))).toBe(false);
+      expect(result.removed.map((part) => part.name.split(' ')[0])).toContain(type);
     },
   );
+
+  it('writes an empty IEND in place of one that carries data', async () => {
+    const input = Buffer.concat([pngWith().subarray(0, -12), chunk('IEND', 'SECRET-1234')]);
+    const result = await strip(input);
+    expect(Buffer.from(result.bytes).includes(Buffer.from('SECRET-1234'))).toBe(false);
+    expect(Buffer.from(result.bytes).subarray(-12)).toEqual(chunk('IEND'));
+  });
 
   it('keeps APNG animation chunks', async () => {
     const actl = chunk('acTL', Buffer.of(0, 0, 0, 2, 0, 0, 0, 0));
@@ -136,9 +164,15 @@ describe('PNG strip', () => {
     await expect(strip(input)).rejects.toMatchObject({ code });
   });
 
-  it('gives the clean copy its IEND when the input stopped after its last chunk', async () => {
-    const input = pngWith().subarray(0, -12);
+  it('gives the clean copy its IEND when the input stopped after a chunk that follows the image data', async () => {
+    const input = Buffer.concat([pngWith().subarray(0, -12), chunk('tEXt', 'Comment\0x')]);
     expect(names((await strip(input)).bytes).at(-1)).toBe('IEND');
+  });
+
+  it('refuses a file that stops right after an IDAT as truncated', async () => {
+    await expect(strip(pngWith().subarray(0, -12))).rejects.toMatchObject({
+      code: 'ERR_TRUNCATED',
+    });
   });
 
   it('decodes text chunks into findings, including generation parameters', async () => {

@@ -50,12 +50,8 @@ describe('WebP strip', () => {
   });
 
   it('keeps animation chunks and the animation flag', async () => {
-    const input = webpFile([
-      vp8x(0x02),
-      riff('ANIM', Buffer.alloc(6)),
-      riff('ANMF', Buffer.alloc(17)),
-      riff('ANMF', Buffer.alloc(17)),
-    ]);
+    const frame = (): Buffer => riff('ANMF', Buffer.concat([Buffer.alloc(16), vp8l()]));
+    const input = webpFile([vp8x(0x02), riff('ANIM', Buffer.alloc(6)), frame(), frame()]);
     const result = await strip(input);
     expect(Buffer.from(result.bytes).equals(input)).toBe(true);
     expect((await inspect(input)).frames).toBe(2);
@@ -117,5 +113,32 @@ describe('WebP strip', () => {
     ],
   ])('refuses %s with %s', async (_name, input, code) => {
     await expect(strip(input)).rejects.toMatchObject({ code });
+  });
+
+  it.each([
+    ['a second bitstream in a simple file', webpFile([vp8l(), vp8l()])],
+    [
+      'a frame in a still image',
+      webpFile([vp8x(0), vp8l(), riff('ANMF', Buffer.concat([Buffer.alloc(16), vp8l()]))]),
+    ],
+    ['a VP8X longer than 10 bytes', webpFile([riff('VP8X', Buffer.alloc(12)), vp8l()])],
+    [
+      'a frame without a bitstream',
+      webpFile([vp8x(0x02), riff('ANIM', Buffer.alloc(6)), riff('ANMF', Buffer.alloc(16))]),
+    ],
+  ])('refuses %s', async (_name, input) => {
+    await expect(strip(input)).rejects.toMatchObject({ code: 'ERR_MALFORMED' });
+  });
+
+  it('rebuilds an animation frame from what draws it', async () => {
+    const hidden = riff('XMP ', 'SECRET-1234');
+    const frame = riff(
+      'ANMF',
+      Buffer.concat([Buffer.alloc(16), vp8l(), hidden, Buffer.from('SECRET-1234')]),
+    );
+    const result = await strip(webpFile([vp8x(0x02), riff('ANIM', Buffer.alloc(6)), frame]));
+    expect(Buffer.from(result.bytes).includes(Buffer.from('SECRET-1234'))).toBe(false);
+    expect(Buffer.from(result.bytes).includes(Buffer.from('SECRT'))).toBe(false);
+    expect(riffSizeOk(result.bytes)).toBe(true);
   });
 });
