@@ -59,6 +59,24 @@ function ascii(bytes: Uint8Array, offset: number, length: number): string {
 }
 
 /**
+ * What follows an XML declaration and any comments at the start of a text. Written as a loop
+ * of plain searches: a regular expression with nested repetition here can take exponential
+ * time on a crafted run of comments.
+ */
+function afterPrologue(text: string): string {
+  let rest = text;
+  if (rest.startsWith('<?xml')) {
+    const close = rest.indexOf('>');
+    rest = close === -1 ? '' : rest.slice(close + 1).trimStart();
+  }
+  while (rest.startsWith('<!--')) {
+    const close = rest.indexOf('-->', 4);
+    rest = close === -1 ? '' : rest.slice(close + 3).trimStart();
+  }
+  return rest;
+}
+
+/**
  * Names a text format from its first bytes: SVG, HTML, ImageMagick drawing scripts (MVG, MSL),
  * PostScript, XML, scripts. These can run code or fetch URLs inside converters.
  */
@@ -68,14 +86,16 @@ export function sniffText(bytes: Uint8Array): string | null {
   );
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const head = text.trimStart().toLowerCase();
+  const body = afterPrologue(head);
   if (
-    /^(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!doctype svg|<svg[\s>])/.test(head) ||
+    body.startsWith('<!doctype svg') ||
+    /^<svg[\s>]/.test(body) ||
     /<svg[\s>]/.test(head.slice(0, 1024))
   )
     return 'SVG';
-  if (/^(<!doctype html|<html|<head|<body|<script|<iframe)/.test(head)) return 'HTML';
+  if (/^(<!doctype html|<html|<head|<body|<script|<iframe)/.test(body)) return 'HTML';
   if (/^push graphic-context|^viewbox\s+\d/m.test(head)) return 'MVG';
-  if (/^(<\?xml[^>]*>\s*)?<image[\s>]/.test(head) && head.includes('<read')) return 'MSL';
+  if (/^<image[\s>]/.test(body) && head.includes('<read')) return 'MSL';
   if (head.startsWith('%!ps') || head.startsWith('%!')) return 'PostScript';
   if (head.startsWith('<?php')) return 'PHP script';
   if (head.startsWith('#!')) return 'script';

@@ -79,6 +79,11 @@ export const ERROR_CATALOGUE = {
     status: 409,
     publicMessage: 'Two inputs would be written to the same output, or an output is an input.',
   },
+  ERR_FILE_SIZE_LIMIT: {
+    kind: 'limit-exceeded',
+    status: 413,
+    publicMessage: 'The file is larger than allowed.',
+  },
   ERR_EMPTY_INPUT: {
     kind: 'invalid-input',
     status: 400,

@@ -307,6 +307,14 @@ export const jpeg: FormatHandler = {
     }
 
     if (!sawFrame || !sawScan) throw malformed('JPEG has no frame header or no scan');
+    // Arithmetic conditioning (DAC) means nothing to a Huffman-coded frame.
+    const arithmetic = parts.some((part) => /^SOF(9|10|11|13|14|15)$/.test(part.name));
+    if (!arithmetic) {
+      for (const [i, part] of parts.entries()) {
+        if (part.name === 'DAC')
+          parts[i] = { ...part, role: 'drop', category: 'unknown', name: 'DAC (unused)' };
+      }
+    }
     for (const table of tables) {
       const part = parts[table.part];
       if (part !== undefined) {

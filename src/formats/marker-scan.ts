@@ -313,13 +313,14 @@ export function scannerBuffer(size: number): Buffer {
 export function findMarker(bytes: Uint8Array, from: number): number {
   const loaded = load();
   if (loaded !== null && bytes.buffer === loaded.memory.buffer) {
-    const found = loaded.scan(bytes.byteOffset + from, bytes.byteOffset + bytes.length);
-    return found < 0 ? -1 : found - bytes.byteOffset;
+    // The function returns an i32: read it unsigned, so offsets past 2 GiB stay offsets.
+    const found = loaded.scan(bytes.byteOffset + from, bytes.byteOffset + bytes.length) >>> 0;
+    return found === 0xffffffff ? -1 : found - bytes.byteOffset;
   }
   let pos = from;
   for (;;) {
     const ff = bytes.indexOf(0xff, pos);
-    if (ff === -1 || ff + 1 >= bytes.length) return -1;
+    if (ff < 0 || ff + 1 >= bytes.length) return -1;
     if (isMarkerCode(bytes[ff + 1] ?? 0)) return ff;
     pos = ff + 1;
   }

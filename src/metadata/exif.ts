@@ -81,12 +81,22 @@ export function readCarriedTags(tiff: Uint8Array, withCredits = true): CarriedTa
  * (photographer, editor). Keep printable text only, so nothing binary rides along.
  */
 function cleanText(bytes: Uint8Array): string {
-  const raw = Buffer.from(bytes).toString('utf8');
-  return raw
+  return canonicalText(Buffer.from(bytes).toString('utf8'));
+}
+
+/**
+ * The form in which a credit is carried: printable text only, NUL-separated parts joined with
+ * " / ", at most `maxCarriedTextBytes` of UTF-8 cut at a character boundary. Writing applies it
+ * too, so what is written reads back the same (that is how verification recognises it).
+ */
+function canonicalText(text: string): string {
+  let out = text
     .split('\0')
     .map((part) => part.replace(/[^\P{C}\t]/gu, '').trim())
     .filter((part) => part !== '')
     .join(' / ');
+  while (Buffer.byteLength(out, 'utf8') > maxCarriedTextBytes - 1) out = out.slice(0, -1).trimEnd();
+  return out;
 }
 
 /** Whether the tags hold anything worth writing: a non-normal orientation or a credit. */
@@ -103,7 +113,13 @@ export function hasCarriedTags(tags: CarriedTags): boolean {
  * Returns null when there is nothing to write. The output is canonical: reading it back and
  * writing again gives the same bytes, which is how verification recognises it.
  */
-export function writeMinimalExif(tags: CarriedTags): Uint8Array | null {
+export function writeMinimalExif(given: CarriedTags): Uint8Array | null {
+  const tags: CarriedTags = {};
+  if (given.orientation !== undefined) tags.orientation = given.orientation;
+  const copyright = given.copyright === undefined ? '' : canonicalText(given.copyright);
+  const artist = given.artist === undefined ? '' : canonicalText(given.artist);
+  if (copyright !== '') tags.copyright = copyright;
+  if (artist !== '') tags.artist = artist;
   if (!hasCarriedTags(tags)) return null;
   const entries: { tag: number; type: number; data: Buffer }[] = [];
   if (tags.orientation !== undefined && tags.orientation !== 1) {
@@ -148,10 +164,7 @@ export function writeMinimalExif(tags: CarriedTags): Uint8Array | null {
 }
 
 function asciiz(text: string): Buffer {
-  return Buffer.concat([
-    Buffer.from(text, 'utf8').subarray(0, maxCarriedTextBytes),
-    Buffer.alloc(1),
-  ]);
+  return Buffer.concat([Buffer.from(text, 'utf8'), Buffer.alloc(1)]);
 }
 
 /**
@@ -228,14 +241,21 @@ export function creditsFromXmp(xml: string): { copyright?: string; artist?: stri
   return credits;
 }
 
+/** The character of a numeric entity, or the entity itself when it names no character. */
+function codePoint(value: number, entity: string): string {
+  return Number.isInteger(value) && value >= 0 && value <= 0x10ffff
+    ? String.fromCodePoint(value)
+    : entity;
+}
+
 function decodeEntities(text: string): string {
   const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
   return text.replace(
     /&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi,
     (entity: string, body: string) => {
       if (body.startsWith('#x') || body.startsWith('#X'))
-        return String.fromCodePoint(parseInt(body.slice(2), 16));
-      if (body.startsWith('#')) return String.fromCodePoint(Number(body.slice(1)));
+        return codePoint(parseInt(body.slice(2), 16), entity);
+      if (body.startsWith('#')) return codePoint(Number(body.slice(1)), entity);
       return named[body.toLowerCase()] ?? entity;
     },
   );
