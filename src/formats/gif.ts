@@ -103,7 +103,7 @@ export const gif: FormatHandler = {
       } else if (introducer === EXTENSION) {
         const label = view.u8(pos + 1, 'extension label');
         pos = skipSubBlocks(view, pos + 2);
-        classifyExtension(view, label, start, pos, parts, blocks, findings);
+        classifyExtension(view, label, start, pos, parts, blocks);
       } else {
         throw malformed(`GIF has unknown block 0x${introducer.toString(16)} at offset ${pos}`);
       }
@@ -140,7 +140,6 @@ function classifyExtension(
   end: number,
   parts: Part[],
   blocks: MetadataBlock[],
-  findings: Finding[],
 ): void {
   if (label === GRAPHIC_CONTROL) {
     // One 4-byte sub-block (flags, delay, transparent index), then the terminator. Anything
