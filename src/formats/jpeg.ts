@@ -124,6 +124,7 @@ export const jpeg: FormatHandler = {
     let width = 0;
     let height = 0;
     let sawFrame = false;
+    let arithmetic = false;
     let sawScan = false;
     let pos = 2;
     let end = -1;
@@ -193,6 +194,7 @@ export const jpeg: FormatHandler = {
       if (SOF_MARKERS.has(marker)) {
         if (sawFrame) throw malformed('JPEG has more than one frame header');
         sawFrame = true;
+        arithmetic = marker >= 0xc9;
         height = view.u16be(segment.payload + 1, 'frame height');
         width = view.u16be(segment.payload + 3, 'frame width');
         const components = view.u8(segment.payload + 5, 'frame component count');
@@ -308,7 +310,6 @@ export const jpeg: FormatHandler = {
 
     if (!sawFrame || !sawScan) throw malformed('JPEG has no frame header or no scan');
     // Arithmetic conditioning (DAC) means nothing to a Huffman-coded frame.
-    const arithmetic = parts.some((part) => /^SOF(9|10|11|13|14|15)$/.test(part.name));
     if (!arithmetic) {
       for (const [i, part] of parts.entries()) {
         if (part.name === 'DAC')
@@ -423,8 +424,9 @@ function tableEntries(view: ByteView, segment: Segment, marker: number): TableEn
     if (marker === DQT) {
       size = 1 + 64 * ((head >> 4) + 1);
     } else {
+      const counts = view.slice(pos + 1, 16, 'code length counts');
       let symbols = 0;
-      for (let i = 0; i < 16; i++) symbols += view.u8(pos + 1 + i, 'code length count');
+      for (const count of counts) symbols += count;
       if (symbols > 256) {
         throw malformed(
           `JPEG DHT at offset ${segment.start} lists ${symbols} symbols, at most 256`,
