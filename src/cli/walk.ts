@@ -34,7 +34,15 @@ export function walk(args: readonly string[], skipDir: string | null): WalkEntry
     let info;
     try {
       info = statSync(arg);
-    } catch {
+    } catch (error: unknown) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+        entries.push({
+          display: arg,
+          error: pixwardenError('ERR_IO', `cannot be read (${code ?? 'unknown error'})`),
+        });
+        continue;
+      }
       entries.push({
         display: arg,
         error: pixwardenError('ERR_INPUT_NOT_FOUND', 'no such file or folder'),
