@@ -188,6 +188,9 @@ export const png: FormatHandler = {
       const goodCrc = memo?.lookup(bytes, chunk.start) === chunk.end || crcMatches(bytes, chunk);
       if (goodCrc) memo?.record(bytes, chunk.start, chunk.end);
       const data = bytes.subarray(chunk.data, chunk.data + chunk.length);
+      const add = (role: Part['role'], category: Part['category'], name: string = type): void => {
+        parts.push({ name, start: chunk.start, end: chunk.end, role, category });
+      };
 
       if ((rendering || type === 'iCCP' || type === 'eXIf') && !goodCrc) {
         throw pixwardenError(
@@ -244,59 +247,23 @@ export const png: FormatHandler = {
         });
       } else if (rendering && unneeded !== null) {
         // Decoders ignore such a chunk, so dropping it changes no pixel.
-        parts.push({
-          name: `${type} (${unneeded})`,
-          start: chunk.start,
-          end: chunk.end,
-          role: 'drop',
-          category: 'unknown',
-        });
+        add('drop', 'unknown', `${type} (${unneeded})`);
       } else if (rendering) {
-        parts.push({
-          name: type,
-          start: chunk.start,
-          end: chunk.end,
-          role: 'image',
-          category: 'unknown',
-        });
+        add('image', 'unknown');
       } else if (type === 'iCCP') {
         icc ??= readIccp(data, findings);
-        parts.push({
-          name: type,
-          start: chunk.start,
-          end: chunk.end,
-          role: 'icc',
-          category: 'colour',
-        });
+        add('icc', 'colour');
       } else if (type === 'eXIf') {
         exif ??= data;
         blocks.push({ kind: 'exif', name: 'eXIf', data });
-        parts.push({
-          name: type,
-          start: chunk.start,
-          end: chunk.end,
-          role: 'exif',
-          category: 'metadata',
-        });
+        add('exif', 'metadata');
       } else if (TEXT_CHUNKS.has(type)) {
         const block = readText(type, data, findings, text);
         if (block !== null) blocks.push(block);
-        parts.push({
-          name: type,
-          start: chunk.start,
-          end: chunk.end,
-          role: 'drop',
-          category: 'text',
-        });
+        add('drop', 'text');
       } else if (type === 'tIME') {
         blocks.push({ kind: 'text', name: 'tIME', keyword: 'tIME', data, text: readTime(data) });
-        parts.push({
-          name: type,
-          start: chunk.start,
-          end: chunk.end,
-          role: 'drop',
-          category: 'time',
-        });
+        add('drop', 'time');
       } else if (type === 'caBX') {
         findings.push({
           code: 'PROVENANCE_MANIFEST',
@@ -306,21 +273,9 @@ export const png: FormatHandler = {
           value: chunk.length,
           risk: 'medium',
         });
-        parts.push({
-          name: type,
-          start: chunk.start,
-          end: chunk.end,
-          role: 'drop',
-          category: 'provenance',
-        });
+        add('drop', 'provenance');
       } else {
-        parts.push({
-          name: type,
-          start: chunk.start,
-          end: chunk.end,
-          role: 'drop',
-          category: 'unknown',
-        });
+        add('drop', 'unknown');
       }
     }
 
