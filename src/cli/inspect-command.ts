@@ -23,6 +23,7 @@ export async function runInspect(
   const findings: Finding[] = [];
   let failed = 0;
   const lines = new LineOutput(process.stdout);
+  const errors = new LineOutput(process.stderr);
   for (const entry of entries) {
     let line: string;
     let refused = true;
@@ -47,9 +48,10 @@ export async function runInspect(
     progress.tick();
     // Reports go to standard output, refusals to standard error.
     if (!options.json && !refused) lines.write(`${line}\n`);
-    else if (!options.json) process.stderr.write(`${line}\n`);
+    else if (!options.json) errors.write(`${line}\n`);
   }
   lines.flush();
+  errors.flush();
   progress.stop();
   if (options.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   const groups = countsByGroup(findings.map((f) => f.category));

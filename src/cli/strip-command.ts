@@ -96,6 +96,7 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
   const reader = new ReadBuffer();
   // With -o - the image goes to standard output, so the per-file lines go to standard error.
   const lines = new LineOutput(toStdout ? process.stderr : process.stdout);
+  const errors = new LineOutput(process.stderr);
 
   for (const [index, entry] of entries.entries()) {
     let record: StripRecord;
@@ -133,9 +134,10 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
     progress.tick();
     // Clean files are listed on standard output, refusals on standard error.
     if (!json && record.status === 'clean') lines.write(describeRecord(record));
-    else if (!json) process.stderr.write(describeRefusal(record));
+    else if (!json) errors.write(describeRefusal(record));
   }
   lines.flush();
+  errors.flush();
   progress.stop();
   if (json) process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
   printSummary(records);
