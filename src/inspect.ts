@@ -12,7 +12,8 @@ const RISK_ORDER: Record<Risk, number> = { low: 1, medium: 2, high: 3 };
  * Reports what a JPEG, PNG, WebP or GIF holds besides its picture: every finding with its
  * category, source, decoded value and risk.
  *
- * @throws ERR_FORMAT_NOT_ALLOWED or ERR_UNSUPPORTED_FORMAT for other kinds of file;
+ * @throws ERR_INVALID_ARGUMENT when `bytes` is not a Uint8Array; ERR_FORMAT_NOT_ALLOWED or
+ *   ERR_UNSUPPORTED_FORMAT for other kinds of file;
  *   ERR_MALFORMED, ERR_TRUNCATED or ERR_CRC_MISMATCH when the container cannot be parsed.
  */
 export async function inspect(bytes: Uint8Array): Promise<Report> {

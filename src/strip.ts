@@ -44,7 +44,8 @@ export interface StripResult {
  * @param policy - what to keep; defaults to orientation and a scrubbed ICC profile.
  * @param options - see `StripOptions`; by default the input is left untouched.
  * @returns the clean bytes, what was removed and kept, and warnings.
- * @throws ERR_FORMAT_NOT_ALLOWED or ERR_UNSUPPORTED_FORMAT for other kinds of file;
+ * @throws ERR_INVALID_ARGUMENT when `bytes` is not a Uint8Array or the policy names an unknown
+ *   item; ERR_FORMAT_NOT_ALLOWED or ERR_UNSUPPORTED_FORMAT for other kinds of file;
  *   ERR_MALFORMED, ERR_TRUNCATED or ERR_CRC_MISMATCH when the container cannot be fully parsed;
  *   ERR_OUTPUT_NOT_CLEAN if the output fails verification (a defect, never expected).
  */

@@ -74,6 +74,7 @@ export function checkParsed(parsed: ParsedImage, policy: StripPolicy): VerifyRes
  * keeps. A file that cannot be parsed is not clean (the reason is in `problems`).
  *
  * @param policy - defaults to keeping orientation and a scrubbed ICC profile.
+ * @throws ERR_INVALID_ARGUMENT when `bytes` is not a Uint8Array or the policy is invalid.
  */
 export async function verifyClean(
   bytes: Uint8Array,
