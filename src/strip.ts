@@ -8,7 +8,6 @@ import type { Workspace } from './assemble.js';
 import { detectFormat, requireBytes } from './detect.js';
 import { WalkMemo } from './formats/memo.js';
 import { handlerFor } from './formats/index.js';
-import { trailerName } from './formats/trailer.js';
 import type { MetadataBlock, ParsedImage } from './formats/types.js';
 import {
   creditsFromXmp,
@@ -86,7 +85,7 @@ export function stripAs(
     icc: carriedProfile(parsed, policy, warnings),
   };
   // What was removed is worked out before assembly, which may overwrite the input.
-  const removed = removedParts(bytes, parsed);
+  const removed = removedParts(parsed);
   const output = assemble(handler.build(bytes, parsed, carry), bytes, options.workspace);
   if (output.unchanged === null) memo.clear();
   else memo.keepOnly(output.bytes, output.unchanged.start, output.unchanged.end);
@@ -207,7 +206,7 @@ function stripFlag(part: RemovedPart): PartRecord {
   return { category: part.category, name: part.name, bytes: part.bytes };
 }
 
-function removedParts(bytes: Uint8Array, parsed: ParsedImage): RemovedPart[] {
+function removedParts(parsed: ParsedImage): RemovedPart[] {
   const removed: RemovedPart[] = [];
   for (const part of parsed.parts) {
     const size = part.end - part.start;
@@ -231,8 +230,8 @@ function removedParts(bytes: Uint8Array, parsed: ParsedImage): RemovedPart[] {
     removed.push({ category: 'thumbnail', name: 'JFIF thumbnail', bytes: width * height * 3 });
   }
   if (parsed.trailer !== null) {
-    const trailer = bytes.subarray(parsed.trailer.start);
-    removed.push({ category: 'hidden-data', name: trailerName(trailer), bytes: trailer.length });
+    const { kind, length } = parsed.trailer;
+    removed.push({ category: 'hidden-data', name: `trailing ${kind}`, bytes: length });
   }
   return removed;
 }

@@ -41,7 +41,7 @@ export class ReadBuffer {
     try {
       fd = openSync(input.absolute, 'r');
     } catch (error: unknown) {
-      throw readError(input, error);
+      throw readError(error);
     }
     try {
       const size = fstatSync(fd).size;
@@ -61,14 +61,14 @@ export class ReadBuffer {
         workspace: { before: spareBytes, after: this.memory.length - spareBytes - length },
       };
     } catch (error: unknown) {
-      throw readError(input, error);
+      throw readError(error);
     } finally {
       closeSync(fd);
     }
   }
 }
 
-function readError(input: InputFile, error: unknown): Error {
+function readError(error: unknown): Error {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return pixwardenError('ERR_INPUT_NOT_FOUND', 'no such file');
   return pixwardenError('ERR_IO', `cannot be read (${code ?? 'unknown error'})`);
@@ -79,9 +79,7 @@ export async function readInput(input: InputFile): Promise<Uint8Array> {
   try {
     return readFileSync(input.absolute);
   } catch (error: unknown) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw pixwardenError('ERR_INPUT_NOT_FOUND', 'no such file');
-    throw pixwardenError('ERR_IO', `cannot be read (${code ?? 'unknown error'})`);
+    throw readError(error);
   }
 }
 

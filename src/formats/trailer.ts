@@ -38,8 +38,7 @@ export function trailerKind(trailer: Uint8Array): string {
 }
 
 /** The finding for a trailer: hidden data (or harmless padding, reported as structure). */
-export function trailerFinding(trailer: Uint8Array): Finding {
-  const kind = trailerKind(trailer);
+function trailerFinding(trailer: Uint8Array, kind: string): Finding {
   if (kind === 'padding') {
     return {
       code: 'TRAILING_PADDING',
@@ -61,11 +60,6 @@ export function trailerFinding(trailer: Uint8Array): Finding {
   };
 }
 
-/** The `name` a removed trailer gets in a strip result. */
-export function trailerName(trailer: Uint8Array): string {
-  return `trailing ${trailerKind(trailer)}`;
-}
-
 /**
  * The bytes after `end` (where the image ends) as a parsed trailer, with its finding added to
  * `findings`; null when the file ends with the image.
@@ -74,8 +68,10 @@ export function trailerAt(
   bytes: Uint8Array,
   end: number,
   findings: Finding[],
-): { start: number; length: number } | null {
+): { start: number; length: number; kind: string } | null {
   if (end >= bytes.length) return null;
-  findings.push(trailerFinding(bytes.subarray(end)));
-  return { start: end, length: bytes.length - end };
+  const trailer = bytes.subarray(end);
+  const kind = trailerKind(trailer);
+  findings.push(trailerFinding(trailer, kind));
+  return { start: end, length: trailer.length, kind };
 }

@@ -52,8 +52,13 @@ export interface ParsedImage {
   readonly exif: Uint8Array | null;
   /** The whole ICC profile (assembled and inflated), if any, or why it could not be read. */
   readonly icc: Uint8Array | { readonly problem: string } | null;
-  /** Bytes after the end of the image (after EOI, IEND, the GIF trailer, the RIFF size). */
-  readonly trailer: { readonly start: number; readonly length: number } | null;
+  /** Bytes after the end of the image (after EOI, IEND, the GIF trailer, the RIFF size), and
+   * what they look like (`ZIP`, `JPEG`, `padding`, …). */
+  readonly trailer: {
+    readonly start: number;
+    readonly length: number;
+    readonly kind: string;
+  } | null;
   /** Metadata payloads for inspect to decode. */
   readonly blocks: readonly MetadataBlock[];
   /** What the container itself shows: thumbnails, manifests, oddities of structure. */
