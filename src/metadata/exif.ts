@@ -100,7 +100,7 @@ function canonicalText(text: string): string {
 }
 
 /** Whether the tags hold anything worth writing: a non-normal orientation or a credit. */
-export function hasCarriedTags(tags: CarriedTags): boolean {
+function hasCarriedTags(tags: CarriedTags): boolean {
   return (
     (tags.orientation !== undefined && tags.orientation !== 1) ||
     tags.copyright !== undefined ||
