@@ -311,11 +311,71 @@ describe('pixwarden strip', () => {
     [['strip', GPS_JPEG, '-o', 'd', '--keep', '']],
     [['strip', GPS_JPEG, '-o', 'd', '--keep', 'none,icc']],
     [['strip', GPS_JPEG, '-o', 'd', '--bogus']],
+    [['strip', GPS_JPEG, '-o', 'd', '--jobs', '0']],
+    [['strip', GPS_JPEG, '-o', 'd', '--jobs', '2.5']],
   ])('exits 2 with a usage hint for %j', (args) => {
     const run = runCli(args);
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('pixwarden --help');
   });
+});
+
+describe('pixwarden strip on several threads', () => {
+  /** A batch big enough to be shared: dirty JPEGs and PNGs in folders, and some broken files. */
+  function batch(): string {
+    const src = temp();
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 60; i++) {
+      const folder = `f${i % 4}`;
+      if (i % 10 === 7) files[`${folder}/broken-${i}.jpg`] = dirty().subarray(0, 30);
+      else if (i % 3 === 0) files[`${folder}/p${i}.png`] = pngWith();
+      else
+        files[`${folder}/j${i}.jpg`] = jpegWith([
+          seg(0xfe, Buffer.from(`comment ${i}`)),
+          seg(0xe1, Buffer.concat([Buffer.from('Exif\0\0'), tiff([{ tag: 0x0112, value: 6 }])])),
+        ]);
+    }
+    tree(src, files);
+    return src;
+  }
+
+  function outputs(dir: string): Map<string, Buffer> {
+    const found = new Map<string, Buffer>();
+    for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true }))
+      if (entry.isFile()) {
+        const file = path.join(entry.parentPath, entry.name);
+        found.set(path.relative(dir, file), readFileSync(file));
+      }
+    return found;
+  }
+
+  it.each([[[]], [['--rename', 'seq']]])(
+    'writes the same files and report, in input order, whatever the number of threads (%j)',
+    (extra: string[]) => {
+      const src = batch();
+      const one = path.join(temp(), 'one');
+      const three = path.join(temp(), 'three');
+      const single = runCli(['strip', src, '-o', one, '--json', '--jobs', '1', ...extra]);
+      const shared = runCli(['strip', src, '-o', three, '--json', '--jobs', '3', ...extra]);
+      expect(single.status).toBe(1);
+      expect(shared.status).toBe(1);
+      const normalise = (text: string, out: string): unknown =>
+        JSON.parse(text.replaceAll(out, 'OUT'));
+      const records = normalise(shared.stdout, three) as { input: string; status: string }[];
+      expect(records).toEqual(normalise(single.stdout, one));
+      expect(records.map((r) => r.input)).toEqual([...records.map((r) => r.input)].sort());
+      expect(records.filter((r) => r.status === 'refused')).toHaveLength(6);
+      const written = outputs(three);
+      expect(written.size).toBe(54);
+      expect(written).toEqual(outputs(one));
+      // Human output: one block per input, in the same order.
+      const lines = (args: string[], out: string): string =>
+        runCli(['strip', src, '-o', out, ...args, ...extra]).stdout.replaceAll(out, 'OUT');
+      expect(lines(['--jobs', '3'], path.join(temp(), 'a'))).toBe(
+        lines(['--jobs', '1'], path.join(temp(), 'b')),
+      );
+    },
+  );
 });
 
 describe('reports that files cannot forge', () => {

@@ -18,6 +18,7 @@ import {
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
+import { threadId } from 'node:worker_threads';
 import type { Workspace } from '../assemble.js';
 import { PixwardenError, pixwardenError } from '../errors.js';
 import { scannerBuffer } from '../formats/marker-scan.js';
@@ -101,7 +102,7 @@ export interface WriteOptions {
 }
 
 const madeFolders = new Set<string>();
-/** Temporary names are unique per process (pid and counter) and created exclusively. */
+/** Temporary names are unique per thread (pid, thread and counter) and created exclusively. */
 let tempCounter = 0;
 
 /**
@@ -146,7 +147,7 @@ function writeAll(fd: number, bytes: Uint8Array): void {
 export function writeOutput(target: string, bytes: Uint8Array, options: WriteOptions): void {
   const folder = path.dirname(target);
   const file = options.replace
-    ? path.join(folder, `.${path.basename(target)}.${process.pid}-${++tempCounter}.tmp`)
+    ? path.join(folder, `.${path.basename(target)}.${process.pid}-${threadId}-${++tempCounter}.tmp`)
     : target;
   let fd: number | null = null;
   try {

@@ -1,25 +1,19 @@
+import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { PixwardenError } from '../errors.js';
 import { pixwardenError } from '../errors.js';
 import { parseKeepList } from '../policy.js';
-import { strip } from '../strip.js';
-import type { StripResult } from '../strip.js';
-import type { ImageFormat, PartRecord, StripPolicy } from '../types.js';
+import { cleanFile, refused } from './clean-file.js';
+import type { Plan, StripRecord } from './clean-file.js';
+import { ReadBuffer } from './files.js';
 import { LineOutput } from './output.js';
-import { existsSync, statSync } from 'node:fs';
-import { ReadBuffer, readInput, sameFile, writeOutput } from './files.js';
-import { errorJson } from './inspect-command.js';
 import { startProgress } from './progress.js';
 import { countsByGroup, formatBytes, printable } from './summary.js';
+import { HelperThreads } from './threads.js';
+import type { WorkItem } from './threads.js';
 import { realpathOrSelf, walk } from './walk.js';
 import type { InputFile } from './walk.js';
-
-const EXTENSIONS: Record<ImageFormat, string> = {
-  jpeg: '.jpg',
-  png: '.png',
-  webp: '.webp',
-  gif: '.gif',
-};
 
 /** The options of `pixwarden strip`, as parsed. */
 export interface StripFlags {
@@ -29,28 +23,13 @@ export interface StripFlags {
   rename?: 'hash' | 'seq';
   overwrite?: boolean;
   json?: boolean;
+  /** Threads to clean with, the main one included; the default is one per core, up to 4. */
+  jobs?: number;
 }
 
-interface StripRecord {
-  input: string;
-  output: string | null;
-  status: 'clean' | 'refused';
-  removed: PartRecord[];
-  kept: PartRecord[];
-  verified: boolean;
-  warnings?: string[];
-  error?: ReturnType<typeof errorJson>;
-}
-
-interface Plan {
-  policy: StripPolicy;
-  outDir: string | null;
-  toStdout: boolean;
-  inPlace: boolean;
-  overwrite: boolean;
-  rename: 'hash' | 'seq' | undefined;
-  seqWidth: number;
-}
+/** Below this many inputs, starting a helper thread costs more than it saves. */
+const minFilesPerHelper = 16;
+const defaultMaxJobs = 4;
 
 function usage(message: string): PixwardenError {
   return pixwardenError('ERR_INVALID_ARGUMENT', message);
@@ -74,6 +53,7 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
   }
   if (paths.filter((p) => p === '-').length > 1)
     throw usage('standard input (-) can be given only once');
+  const helpers = startHelpers(paths, flags);
   const entries = walk(paths, skipDir);
   if (toStdout && entries.length !== 1)
     throw usage(`-o - writes one output, but ${entries.length} inputs were given`);
@@ -90,70 +70,83 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
     seqWidth: Math.max(4, String(entries.length).length),
   };
   const clashes = plainNameClashes(entries, plan);
-  const claimed = new Map<string, string>();
   const progress = await startProgress(entries.length, json);
-  const records: StripRecord[] = [];
-  const reader = new ReadBuffer();
+  const records: (StripRecord | undefined)[] = new Array<StripRecord | undefined>(entries.length);
   // With -o - the image goes to standard output, so the per-file lines go to standard error.
   const lines = new LineOutput(toStdout ? process.stderr : process.stdout);
   const errors = new LineOutput(process.stderr);
-
-  for (const [index, entry] of entries.entries()) {
-    let record: StripRecord;
-    if ('error' in entry) {
-      record = refused(entry.display, entry.error);
-    } else {
-      try {
-        const clash = clashes.get(entry);
-        if (clash !== undefined) throw clash;
-        const { bytes, workspace } =
-          entry.absolute === null
-            ? { bytes: await readInput(entry), workspace: undefined }
-            : reader.read(entry);
-        const result = await strip(
-          bytes,
-          plan.policy,
-          workspace === undefined ? {} : { workspace },
-        );
-        const target = targetFor(entry, index, result, plan);
-        const output = await deliver(entry, target, result, plan, claimed);
-        record = {
-          input: entry.display,
-          output,
-          status: 'clean',
-          removed: result.removed,
-          kept: result.kept,
-          verified: result.verified,
-          ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
-        };
-      } catch (error: unknown) {
-        record = refused(entry.display, error);
-      }
-    }
-    records.push(record);
+  let printed = 0;
+  // Records arrive in any order from the threads; lines are printed in the order of the inputs.
+  const settle = (index: number, record: StripRecord): void => {
+    records[index] = record;
     progress.tick();
-    // Clean files are listed on standard output, refusals on standard error.
-    if (!json && record.status === 'clean') lines.write(describeRecord(record));
-    else if (!json) errors.write(describeRefusal(record));
+    for (let next = records[printed]; next !== undefined; next = records[++printed]) {
+      // Clean files are listed on standard output, refusals on standard error.
+      if (json) continue;
+      if (next.status === 'clean') lines.write(describeRecord(next));
+      else errors.write(describeRefusal(next));
+    }
+  };
+
+  const items: WorkItem[] = [];
+  for (const [index, entry] of entries.entries()) {
+    const clash = 'error' in entry ? undefined : clashes.get(entry);
+    if ('error' in entry) settle(index, refused(entry.display, entry.error));
+    else if (clash !== undefined) settle(index, refused(entry.display, clash));
+    else items.push({ index, entry });
+  }
+  const reader = new ReadBuffer();
+  const claimed = new Map<string, string>();
+  const clean = (item: WorkItem): Promise<StripRecord> =>
+    cleanFile(item.entry, item.index, plan, reader, claimed);
+  const helperCount = helpers === null ? 0 : helpersFor(items, plan, helpers.size);
+  if (helpers === null || helperCount === 0) {
+    helpers?.assign([], plan, 0);
+    for (const item of items) settle(item.index, await clean(item));
+  } else {
+    helpers.assign(items, plan, helperCount);
+    let own = 0;
+    for (let position = helpers.claim(); position >= 0; position = helpers.claim()) {
+      const item = items[position] as WorkItem;
+      settle(item.index, await clean(item));
+      own++;
+      for (const [done, record] of helpers.poll()) settle((items[done] as WorkItem).index, record);
+    }
+    for (const [done, record] of await helpers.finish(own))
+      settle((items[done] as WorkItem).index, record);
+    // Inputs taken by a helper that stopped early are cleaned here.
+    for (const item of items)
+      if (records[item.index] === undefined) settle(item.index, await clean(item));
   }
   lines.flush();
   errors.flush();
   progress.stop();
-  if (json) process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
-  printSummary(records);
-  return records.some((record) => record.status === 'refused') ? 1 : 0;
+  const all = records.filter((record) => record !== undefined);
+  if (json) process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
+  printSummary(all);
+  return all.some((record) => record.status === 'refused') ? 1 : 0;
 }
 
-function refused(input: string, error: unknown): StripRecord {
-  return {
-    input,
-    output: null,
-    status: 'refused',
-    removed: [],
-    kept: [],
-    verified: false,
-    error: errorJson(error),
-  };
+/**
+ * Helper threads started before the inputs are listed, when the arguments promise a batch (a
+ * folder, or many files) and the machine has more than one core. None when one output's name
+ * depends on another's (hash names are claimed in one place) or standard input or output is
+ * involved.
+ */
+function startHelpers(paths: readonly string[], flags: StripFlags): HelperThreads | null {
+  const threads = flags.jobs ?? Math.min(availableParallelism(), defaultMaxJobs);
+  if (threads < 2 || flags.output === '-' || flags.rename === 'hash' || paths.includes('-'))
+    return null;
+  const batch =
+    paths.length >= minFilesPerHelper ||
+    paths.some((p) => statSync(p, { throwIfNoEntry: false })?.isDirectory());
+  return batch ? new HelperThreads(threads - 1) : null;
+}
+
+/** How many of the started helpers the batch can use: each should get a fair share of files. */
+function helpersFor(items: readonly WorkItem[], plan: Plan, started: number): number {
+  if (plan.toStdout || plan.rename === 'hash') return 0;
+  return Math.min(started, Math.floor(items.length / minFilesPerHelper));
 }
 
 /** The output path an input maps to when its name does not depend on its content. */
@@ -195,90 +188,6 @@ function plainNameClashes(
     }
   }
   return clashes;
-}
-
-function targetFor(
-  entry: InputFile,
-  index: number,
-  result: StripResult,
-  plan: Plan,
-): string | null {
-  if (plan.toStdout) return null;
-  // In place, a symbolic link is followed: the file it names is cleaned, the link stays.
-  if (plan.inPlace) return entry.absolute === null ? null : realpathOrSelf(entry.absolute);
-  const outDir = plan.outDir ?? '.';
-  const ext = EXTENSIONS[result.format];
-  const folder = path.dirname(entry.relative);
-  let name: string;
-  if (plan.rename === 'hash')
-    name =
-      process
-        .getBuiltinModule('node:crypto')
-        .createHash('sha256')
-        .update(result.bytes)
-        .digest('hex')
-        .slice(0, 32) + ext;
-  else if (plan.rename === 'seq') name = String(index + 1).padStart(plan.seqWidth, '0') + ext;
-  else if (entry.absolute === null) name = `stdin${ext}`;
-  else name = path.basename(entry.relative);
-  const target = path.join(outDir, folder === '.' || entry.absolute === null ? '' : folder, name);
-  // Without --overwrite an existing output is refused anyway; with it, make sure the file about
-  // to be replaced is not the input itself (reached through a symbolic or a hard link).
-  if (plan.overwrite && entry.absolute !== null && sameFile(target, entry.absolute)) {
-    throw pixwardenError('ERR_OUTPUT_CONFLICT', `the output ${target} is the input itself`);
-  }
-  return target;
-}
-
-async function deliver(
-  entry: InputFile,
-  target: string | null,
-  result: StripResult,
-  plan: Plan,
-  claimed: Map<string, string>,
-): Promise<string> {
-  if (target === null) {
-    await new Promise<void>((resolve, reject) => {
-      process.stdout.write(result.bytes, (error) => {
-        if (error) reject(error);
-        else resolve();
-      });
-    });
-    return '-';
-  }
-  const earlier = claimed.get(target);
-  if (earlier !== undefined) {
-    throw pixwardenError(
-      'ERR_OUTPUT_CONFLICT',
-      `${entry.display} and ${earlier} would both be written to ${target}`,
-    );
-  }
-  claimed.set(target, entry.display);
-  if (plan.inPlace) {
-    const original = statSync(target);
-    writeOutput(target, result.bytes, {
-      replace: true,
-      durable: true,
-      mode: original.mode & 0o7777,
-      owner: { uid: original.uid, gid: original.gid },
-    });
-    if (original.nlink > 1) {
-      // The rename gives the clean copy a new inode: other hard links keep the original.
-      result.warnings.push(
-        `the file has ${original.nlink - 1} other name(s) (hard links) that still hold the original`,
-      );
-    }
-  } else {
-    writeOutput(target, result.bytes, { replace: plan.overwrite, durable: false });
-  }
-  return displayPath(target);
-}
-
-const cwdPrefix = process.cwd() + path.sep;
-
-/** A path as the user would type it: relative to the working folder when inside it. */
-function displayPath(file: string): string {
-  return file.startsWith(cwdPrefix) ? file.slice(cwdPrefix.length) : file;
 }
 
 function describeRefusal(record: StripRecord): string {
