@@ -3,6 +3,9 @@
  * same run: ExifTool (`exiftool -all=` in batch mode, the usual lossless cleaner) and a minimal
  * Node program that reads and writes the same files unchanged (the floor for a Node cleaner).
  *
+ * pixwarden runs twice: as it comes (a batch is shared between threads, one per core) and on
+ * one thread.
+ *
  * Sets: 100 phone-size photos generated here with ImageMagick and ExifTool (GPS, camera,
  * serial, dates, XMP, thumbnail, ICC profile), and the corpus's real JPEGs repeated to about a
  * thousand files. Memory: the peak resident size of `pixwarden strip` on a 50 MB file, above
@@ -154,6 +157,10 @@ const TOOLS: readonly Tool[] = [
     command: (i, o) => ['exiftool', ['-q', '-q', '-m', '-all=', '-o', `${o}/`, i]],
   },
   { name: 'pixwarden strip', command: (i, o) => [process.execPath, [CLI, 'strip', i, '-o', o]] },
+  {
+    name: 'pixwarden strip --jobs 1',
+    command: (i, o) => [process.execPath, [CLI, 'strip', i, '-o', o, '--jobs', '1']],
+  },
 ];
 
 /** Outputs go to memory-backed storage when there is some, so that disk writeback (which
