@@ -50,8 +50,7 @@ describe('helper threads', () => {
   it('clean every input they are given, once, and report each by its position', async () => {
     const { dir, items } = batch(40);
     const out = temp();
-    const helpers = new HelperThreads(2);
-    helpers.assign(items, plan(out), 2);
+    const helpers = new HelperThreads(items, plan(out), 0, 2);
     const reports = await helpers.finish(0);
     expect(reports.map(([position]) => position).sort((a, b) => a - b)).toEqual(
       items.map((_, i) => i),
@@ -74,8 +73,7 @@ describe('helper threads', () => {
 
   it('share a batch with the calling thread without cleaning any input twice', async () => {
     const { items } = batch(30);
-    const helpers = new HelperThreads(1);
-    helpers.assign(items, plan(temp()), 1);
+    const helpers = new HelperThreads(items, plan(temp()), 0, 1);
     const own = [helpers.claim()];
     // Wait for the helper to start and report, then take what is left.
     const theirs: number[] = [];
@@ -90,10 +88,20 @@ describe('helper threads', () => {
     expect([...own, ...theirs].sort((a, b) => a - b)).toEqual(items.map((_, i) => i));
   });
 
-  it('stop without work when none is handed to them', async () => {
-    const helpers = new HelperThreads(2);
-    helpers.assign([], plan(temp()), 0);
+  it('start from the position the caller has reached', async () => {
+    const { items } = batch(20);
+    const helpers = new HelperThreads(items, plan(temp()), 15, 1);
+    // The caller counts the 15 inputs it took before the helper started as its own.
+    const reports = await helpers.finish(15);
+    expect(reports.map(([position]) => position).sort((a, b) => a - b)).toEqual([
+      15, 16, 17, 18, 19,
+    ]);
+  });
+
+  it('stop at once when every input is already taken', async () => {
+    const { items } = batch(5);
+    const helpers = new HelperThreads(items, plan(temp()), 5, 2);
     expect(helpers.claim()).toBe(-1);
-    expect(await helpers.finish(0)).toEqual([]);
+    expect(await helpers.finish(5)).toEqual([]);
   });
 });

@@ -27,7 +27,13 @@ export interface StripFlags {
   jobs?: number;
 }
 
-/** Below this many inputs, starting a helper thread costs more than it saves. */
+/**
+ * When to share a batch. A helper thread takes 50–100 ms to start (on a slow machine) and
+ * then runs its first files cold, so it pays only when the rest of the batch would keep the main
+ * thread busy for several times that; stopping a helper that is still starting delays the exit.
+ */
+const minFilesBeforeJudging = 2;
+const minRemainingMs = 300;
 const minFilesPerHelper = 16;
 const defaultMaxJobs = 4;
 
@@ -53,7 +59,6 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
   }
   if (paths.filter((p) => p === '-').length > 1)
     throw usage('standard input (-) can be given only once');
-  const helpers = startHelpers(paths, flags);
   const entries = walk(paths, skipDir);
   if (toStdout && entries.length !== 1)
     throw usage(`-o - writes one output, but ${entries.length} inputs were given`);
@@ -99,25 +104,9 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
   const claimed = new Map<string, string>();
   const clean = (item: WorkItem): Promise<StripRecord> =>
     cleanFile(item.entry, item.index, plan, reader, claimed);
-  const helperCount = helpers === null ? 0 : helpersFor(items, plan, helpers.size);
-  if (helpers === null || helperCount === 0) {
-    helpers?.assign([], plan, 0);
-    for (const item of items) settle(item.index, await clean(item));
-  } else {
-    helpers.assign(items, plan, helperCount);
-    let own = 0;
-    for (let position = helpers.claim(); position >= 0; position = helpers.claim()) {
-      const item = items[position] as WorkItem;
-      settle(item.index, await clean(item));
-      own++;
-      for (const [done, record] of helpers.poll()) settle((items[done] as WorkItem).index, record);
-    }
-    for (const [done, record] of await helpers.finish(own))
-      settle((items[done] as WorkItem).index, record);
-    // Inputs taken by a helper that stopped early are cleaned here.
-    for (const item of items)
-      if (records[item.index] === undefined) settle(item.index, await clean(item));
-  }
+  const threads = flags.jobs ?? Math.min(availableParallelism(), defaultMaxJobs);
+  const shareable = threads > 1 && !toStdout && flags.rename !== 'hash' && !paths.includes('-');
+  await cleanAll(items, plan, shareable ? threads : 1, clean, settle);
   lines.flush();
   errors.flush();
   progress.stop();
@@ -128,28 +117,57 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
 }
 
 /**
- * Helper threads started before the inputs are listed, when the arguments promise a batch (a
- * folder, or many files) and the machine has more than one core. None when one output's name
- * depends on another's (hash names are claimed in one place) or standard input or output is
- * involved.
+ * Cleans every item, on the main thread and, once the batch shows that it is worth it, on up to
+ * `threads - 1` helpers. `settle` hears each record, in the order they finish.
  */
-function startHelpers(paths: readonly string[], flags: StripFlags): HelperThreads | null {
-  const threads = flags.jobs ?? Math.min(availableParallelism(), defaultMaxJobs);
-  if (threads < 2 || flags.output === '-' || flags.rename === 'hash' || paths.includes('-'))
-    return null;
-  const batch =
-    paths.length >= minFilesPerHelper ||
-    paths.some((p) => statSync(p, { throwIfNoEntry: false })?.isDirectory());
-  return batch ? new HelperThreads(threads - 1) : null;
+async function cleanAll(
+  items: readonly WorkItem[],
+  plan: Plan,
+  threads: number,
+  clean: (item: WorkItem) => Promise<StripRecord>,
+  settle: (index: number, record: StripRecord) => void,
+): Promise<void> {
+  const settled = new Uint8Array(items.length);
+  const report = (position: number, record: StripRecord): void => {
+    settled[position] = 1;
+    settle((items[position] as WorkItem).index, record);
+  };
+  // The first file runs the coldest code by far: the rate is judged from the files after it.
+  let firstDone = 0;
+  let helpers: HelperThreads | null = null;
+  let taken = 0;
+  let own = 0;
+  for (;;) {
+    const position = helpers === null ? (taken < items.length ? taken++ : -1) : helpers.claim();
+    if (position < 0) break;
+    report(position, await clean(items[position] as WorkItem));
+    own++;
+    if (own === 1) firstDone = performance.now();
+    if (helpers !== null) {
+      for (const [done, record] of helpers.poll()) report(done, record);
+    } else if (threads > 1) {
+      const count = helpersWorth(own - 1, performance.now() - firstDone, items.length - taken);
+      if (count > 0) helpers = new HelperThreads(items, plan, taken, Math.min(count, threads - 1));
+    }
+  }
+  if (helpers === null) return;
+  for (const [done, record] of await helpers.finish(own)) report(done, record);
+  // Inputs taken by a helper that stopped early are cleaned here.
+  for (const [position, item] of items.entries())
+    if (settled[position] === 0) report(position, await clean(item));
 }
 
-/** How many of the started helpers the batch can use: each should get a fair share of files. */
-function helpersFor(items: readonly WorkItem[], plan: Plan, started: number): number {
-  if (plan.toStdout || plan.rename === 'hash') return 0;
-  return Math.min(started, Math.floor(items.length / minFilesPerHelper));
+/**
+ * How many helper threads the rest of a batch is worth, judged from the time the files so far
+ * took: none unless it promises to take several times as long as a thread takes to start, and
+ * then one per `minFilesPerHelper` files left.
+ */
+function helpersWorth(done: number, elapsedMs: number, left: number): number {
+  if (done < minFilesBeforeJudging) return 0;
+  if ((elapsedMs / done) * left < minRemainingMs) return 0;
+  return Math.floor(left / minFilesPerHelper);
 }
 
-/** The output path an input maps to when its name does not depend on its content. */
 function plainTarget(entry: InputFile, plan: Plan): string | null {
   if (plan.inPlace) return entry.absolute === null ? null : realpathOrSelf(entry.absolute);
   if (plan.outDir === null || plan.rename !== undefined || entry.absolute === null) return null;

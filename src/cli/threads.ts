@@ -4,8 +4,8 @@
  * helper reports each record as soon as its file is written; the main thread collects reports
  * between its own files, without waiting, so no thread idles while inputs remain.
  *
- * A thread takes tens of milliseconds to start, so helpers are started as soon as a batch is
- * likely, before the inputs are listed, and are given their work once it is known.
+ * A thread takes tens of milliseconds to start, so helpers are started only once the main thread
+ * has seen that the batch will take much longer than that.
  *
  * A helper that dies (it should not: every failure is a refused record) leaves the inputs it had
  * taken without a record; the caller cleans those itself afterwards, so nothing is lost.
@@ -41,12 +41,18 @@ interface Helper {
 export class HelperThreads {
   private readonly next = new Int32Array(new SharedArrayBuffer(4));
   private readonly helpers: Helper[] = [];
-  private total = 0;
+  private readonly total: number;
   private received = 0;
   private wake: (() => void) | null = null;
 
-  /** Starts `count` helpers, idle until `assign`. */
-  constructor(count: number) {
+  /**
+   * Starts `count` helpers on `items`, from position `from` on (the caller has taken those
+   * before it). Positions are then taken with `claim`, by the caller and the helpers alike.
+   */
+  constructor(items: readonly WorkItem[], plan: Plan, from: number, count: number) {
+    this.total = items.length;
+    Atomics.store(this.next, 0, from);
+    const job: HelperJob = { items, plan, next: this.next };
     for (let i = 0; i < count; i++) {
       const { port1, port2 } = new MessageChannel();
       const worker = new Worker(new URL('./strip-worker.js', import.meta.url), {
@@ -62,20 +68,9 @@ export class HelperThreads {
         helper.running = false;
         this.wake?.();
       });
+      port1.postMessage(job);
       this.helpers.push(helper);
     }
-  }
-
-  get size(): number {
-    return this.helpers.length;
-  }
-
-  /** Hands the batch to the first `count` helpers and stops the others. */
-  assign(items: readonly WorkItem[], plan: Plan, count: number): void {
-    this.total = items.length;
-    for (const helper of this.helpers.splice(count)) void this.stop(helper);
-    const job: HelperJob = { items, plan, next: this.next };
-    for (const helper of this.helpers) helper.port.postMessage(job);
   }
 
   /** Takes the next input for the calling thread: a position in `items`, or -1 when none is left. */
@@ -113,13 +108,9 @@ export class HelperThreads {
       this.wake = null;
       reports.push(...this.poll());
     }
-    await Promise.all(this.helpers.map((helper) => this.stop(helper)));
+    await Promise.all(this.helpers.map((helper) => helper.worker.terminate()));
     reports.push(...this.poll());
     for (const helper of this.helpers) helper.port.close();
     return reports;
-  }
-
-  private async stop(helper: Helper): Promise<void> {
-    await helper.worker.terminate();
   }
 }
