@@ -89,6 +89,41 @@ export const ERROR_CATALOGUE = {
     status: 400,
     publicMessage: 'The input is empty.',
   },
+  ERR_PIXEL_LIMIT: {
+    kind: 'limit-exceeded',
+    status: 413,
+    publicMessage: 'The image has more pixels than allowed.',
+  },
+  ERR_DIMENSION_LIMIT: {
+    kind: 'limit-exceeded',
+    status: 413,
+    publicMessage: 'The image is wider or taller than allowed.',
+  },
+  ERR_FRAME_LIMIT: {
+    kind: 'limit-exceeded',
+    status: 413,
+    publicMessage: 'The image has more frames than allowed.',
+  },
+  ERR_SEGMENT_SIZE_LIMIT: {
+    kind: 'limit-exceeded',
+    status: 413,
+    publicMessage: 'A metadata block in the image is larger than allowed.',
+  },
+  ERR_SEGMENT_COUNT_LIMIT: {
+    kind: 'limit-exceeded',
+    status: 413,
+    publicMessage: 'The image has more segments or chunks than allowed.',
+  },
+  ERR_INFLATE_LIMIT: {
+    kind: 'limit-exceeded',
+    status: 413,
+    publicMessage: 'Compressed data in the image inflates past the allowed size.',
+  },
+  ERR_TYPE_MISMATCH: {
+    kind: 'invalid-input',
+    status: 415,
+    publicMessage: 'The file is not of the type it was declared as.',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -125,12 +160,19 @@ export class PixwardenError extends Error {
   }
 
   /** The JSON shape the CLI and the service print. */
-  toJSON(): { code: ErrorCode; message: string; value?: number | string; limit?: number | string } {
+  toJSON(): {
+    code: ErrorCode;
+    message: string;
+    value?: number | string;
+    limit?: number | string;
+    unit?: string;
+  } {
     return {
       code: this.code,
       message: this.message,
       ...(this.value === undefined ? {} : { value: this.value }),
       ...(this.limit === undefined ? {} : { limit: this.limit }),
+      ...(this.unit === undefined ? {} : { unit: this.unit }),
     };
   }
 }

@@ -9,6 +9,16 @@
  * ```
  */
 export { inspect, highestRisk } from './inspect.js';
+export type { InspectOptions } from './inspect.js';
+export {
+  DEFAULT_LIMITS,
+  LIMIT_NAMES,
+  checkDecodeLimits,
+  envName,
+  flagName,
+  resolveLimits,
+} from './limits.js';
+export type { LimitName, Limits, PictureSize } from './limits.js';
 export { strip } from './strip.js';
 export type { StripOptions, StripResult } from './strip.js';
 export type { Workspace } from './assemble.js';

@@ -4,7 +4,22 @@ import { handlerFor } from './formats/index.js';
 import type { ParsedImage } from './formats/types.js';
 import { decodeBlocks } from './metadata/decode.js';
 import { isStandardProfileName, parseIcc } from './metadata/icc.js';
+import { resolveLimits } from './limits.js';
+import type { Limits } from './limits.js';
+import { checkFileSize } from './strip.js';
+import { checkDeclaredType, extensionFinding } from './type-check.js';
 import type { Finding, Report, Risk } from './types.js';
+
+export interface InspectOptions {
+  /** Limits on what the input may claim; unset fields keep their defaults (`DEFAULT_LIMITS`). */
+  limits?: Partial<Limits>;
+  /** The type the caller was told the file is; bytes of another format are refused. */
+  declaredType?: string;
+  /** Report bytes that contradict `declaredType` instead of refusing them. */
+  allowTypeMismatch?: boolean;
+  /** The file's name: an extension that names another format is a finding. */
+  fileName?: string;
+}
 
 const RISK_ORDER: Record<Risk, number> = { low: 1, medium: 2, high: 3 };
 
@@ -13,13 +28,19 @@ const RISK_ORDER: Record<Risk, number> = { low: 1, medium: 2, high: 3 };
  * category, source, decoded value and risk.
  *
  * @throws ERR_INVALID_ARGUMENT when `bytes` is not a Uint8Array; ERR_FORMAT_NOT_ALLOWED or
- *   ERR_UNSUPPORTED_FORMAT for other kinds of file;
- *   ERR_MALFORMED, ERR_TRUNCATED or ERR_CRC_MISMATCH when the container cannot be parsed.
+ *   ERR_UNSUPPORTED_FORMAT for other kinds of file; ERR_TYPE_MISMATCH when `declaredType`
+ *   contradicts the bytes; ERR_MALFORMED, ERR_TRUNCATED or ERR_CRC_MISMATCH when the container
+ *   cannot be parsed; ERR_FILE_SIZE_LIMIT, ERR_PIXEL_LIMIT, ERR_FRAME_LIMIT,
+ *   ERR_SEGMENT_SIZE_LIMIT or ERR_SEGMENT_COUNT_LIMIT past the limits.
  */
-export async function inspect(bytes: Uint8Array): Promise<Report> {
+export async function inspect(bytes: Uint8Array, options: InspectOptions = {}): Promise<Report> {
+  const limits = resolveLimits(options.limits);
   const format = await detectFormat(bytes);
-  const parsed = handlerFor(format).parse(bytes, undefined, 'inspect');
+  checkFileSize(bytes.length, limits);
+  checkDeclaredType(format, options.declaredType, options.allowTypeMismatch === true);
+  const parsed = handlerFor(format).parse(bytes, { detail: 'inspect', limits });
   const findings = [
+    ...extensionFinding(format, options.fileName),
     ...parsed.findings,
     ...(await decodeBlocks(parsed.blocks)),
     ...profileFindings(parsed),

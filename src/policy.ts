@@ -26,7 +26,7 @@ export function parseKeepList(text: string): StripPolicy {
  * @throws ERR_INVALID_ARGUMENT naming the first item that is not.
  */
 export function checkPolicy(
-  policy: { keep: readonly string[] },
+  policy: { keep: readonly string[]; allowTypeMismatch?: boolean },
   what = 'policy keep item',
 ): StripPolicy {
   const keep: KeepItem[] = [];
@@ -46,7 +46,11 @@ export function checkPolicy(
     }
     if (!keep.includes(item)) keep.push(item);
   }
-  return { keep };
+  const allow: unknown = (policy as { allowTypeMismatch?: unknown }).allowTypeMismatch;
+  if (allow !== undefined && typeof allow !== 'boolean') {
+    throw pixwardenError('ERR_INVALID_ARGUMENT', 'allowTypeMismatch must be true or false');
+  }
+  return allow === true ? { keep, allowTypeMismatch: true } : { keep };
 }
 
 function isKeepItem(item: string): item is KeepItem {

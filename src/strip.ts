@@ -18,7 +18,11 @@ import {
 } from './metadata/exif.js';
 import type { CarriedTags } from './metadata/exif.js';
 import { isSrgbName, parseIcc, scrubProfile } from './metadata/icc.js';
+import { pixwardenError } from './errors.js';
+import { over, resolveLimits } from './limits.js';
+import type { Limits } from './limits.js';
 import { DEFAULT_POLICY, checkPolicy, keeps } from './policy.js';
+import { checkDeclaredType, extensionFinding } from './type-check.js';
 import type { ImageFormat, PartRecord, StripPolicy } from './types.js';
 import { checkParsed, notClean } from './verify.js';
 
@@ -55,12 +59,43 @@ export async function strip(
 ): Promise<StripResult> {
   requireBytes(bytes);
   const checked = checkPolicy(policy);
+  const limits = resolveLimits(options.limits);
+  checkFileSize(bytes.length, limits);
   const format = await detectFormat(bytes);
-  return stripAs(format, bytes, checked, options);
+  checkDeclaredType(format, options.declaredType, checked.allowTypeMismatch === true);
+  const result = stripAs(format, bytes, checked, { ...options, limits });
+  for (const finding of extensionFinding(format, options.fileName)) {
+    if (typeof finding.value === 'string')
+      result.warnings.push(`the file name's extension is misleading: ${finding.value}`);
+  }
+  return result;
 }
 
-/** Options for callers that own the input's memory (the CLI). */
+/**
+ * Refuses an input larger than `maxFileBytes`.
+ * @throws ERR_FILE_SIZE_LIMIT
+ */
+export function checkFileSize(size: number, limits: Limits): void {
+  if (over(size, limits.maxFileBytes)) {
+    throw pixwardenError(
+      'ERR_FILE_SIZE_LIMIT',
+      `the file is ${size} bytes, limit ${limits.maxFileBytes}`,
+      { value: size, limit: limits.maxFileBytes, unit: 'bytes' },
+    );
+  }
+}
+
+/** How `strip` reads its input. */
 export interface StripOptions {
+  /** Limits on what the input may claim; unset fields keep their defaults (`DEFAULT_LIMITS`). */
+  limits?: Partial<Limits>;
+  /**
+   * The type the caller was told the file is (an upload's Content-Type). Bytes of another
+   * format are refused with ERR_TYPE_MISMATCH unless the policy allows it.
+   */
+  declaredType?: string;
+  /** The file's name: a misleading extension is mentioned among the warnings. */
+  fileName?: string;
   /**
    * Lets the clean copy be laid out in place in the input's memory, which is overwritten, with
    * this much spare room around it. Only for callers that read the input into memory of their
@@ -78,7 +113,8 @@ export function stripAs(
 ): StripResult {
   const handler = handlerFor(format);
   const memo = new WalkMemo();
-  const parsed = handler.parse(bytes, memo);
+  const limits = resolveLimits(options.limits);
+  const parsed = handler.parse(bytes, { memo, limits });
   const warnings: string[] = [];
   const carry = {
     exif: writeMinimalExif(carriedTags(parsed, policy, warnings)),
@@ -89,7 +125,7 @@ export function stripAs(
   const output = assemble(handler.build(bytes, parsed, carry), bytes, options.workspace);
   if (output.unchanged === null) memo.clear();
   else memo.keepOnly(output.bytes, output.unchanged.start, output.unchanged.end);
-  const check = checkParsed(handler.parse(output.bytes, memo), policy);
+  const check = checkParsed(handler.parse(output.bytes, { memo, limits }), policy);
   if (!check.clean) throw notClean(format, check.problems);
   const keptProfile = check.kept.some((part) => part.category === 'colour');
   return {

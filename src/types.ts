@@ -95,4 +95,9 @@ export type KeepItem = 'orientation' | 'icc' | 'copyright';
 /** The strip policy: a keep-list, the same for every format. */
 export interface StripPolicy {
   readonly keep: readonly KeepItem[];
+  /**
+   * Accept bytes whose format contradicts a declared type (`declaredType`), instead of refusing
+   * them with ERR_TYPE_MISMATCH. Default false.
+   */
+  readonly allowTypeMismatch?: boolean;
 }

@@ -5,6 +5,8 @@
 import { detectFormat, requireBytes } from './detect.js';
 import { PixwardenError, pixwardenError } from './errors.js';
 import { handlerFor } from './formats/index.js';
+import { resolveLimits } from './limits.js';
+import type { Limits } from './limits.js';
 import type { ParsedImage } from './formats/types.js';
 import { minimalExifProblem, readCarriedTags } from './metadata/exif.js';
 import { isScrubbed } from './metadata/icc.js';
@@ -79,14 +81,16 @@ export function checkParsed(parsed: ParsedImage, policy: StripPolicy): VerifyRes
 export async function verifyClean(
   bytes: Uint8Array,
   policy: StripPolicy = DEFAULT_POLICY,
+  options: { limits?: Partial<Limits> } = {},
 ): Promise<VerifyResult> {
   requireBytes(bytes);
   const checked = checkPolicy(policy);
+  const limits = resolveLimits(options.limits);
   let format: ImageFormat;
   let parsed: ParsedImage;
   try {
     format = await detectFormat(bytes);
-    parsed = handlerFor(format).parse(bytes);
+    parsed = handlerFor(format).parse(bytes, { limits });
   } catch (error: unknown) {
     if (error instanceof PixwardenError) {
       return {

@@ -13,10 +13,10 @@
  */
 import { ByteView, concat, latin1 } from '../bounds.js';
 import { malformed, truncated } from '../errors.js';
+import { DEFAULT_LIMITS, SegmentCounter, checkFrameCount, checkLosslessPixels } from '../limits.js';
 import type { Finding } from '../types.js';
 import { trailerAt } from './trailer.js';
-import type { WalkMemo } from './memo.js';
-import type { FormatHandler, MetadataBlock, ParsedImage, Part } from './types.js';
+import type { FormatHandler, MetadataBlock, ParseOptions, ParsedImage, Part } from './types.js';
 
 const EXTENSION = 0x21;
 const IMAGE = 0x2c;
@@ -58,12 +58,16 @@ function subBlockData(view: ByteView, pos: number, end: number): Uint8Array {
 export const gif: FormatHandler = {
   format: 'gif',
 
-  parse(bytes: Uint8Array, memo?: WalkMemo): ParsedImage {
+  parse(bytes: Uint8Array, options: ParseOptions = {}): ParsedImage {
+    const { memo, limits = DEFAULT_LIMITS } = options;
+    const counter = new SegmentCounter('GIF', limits);
+    let controls = 0;
     const view = new ByteView(bytes, 'GIF');
     const version = view.latin1(0, 6, 'header');
     if (version !== 'GIF87a' && version !== 'GIF89a') throw malformed('GIF header is missing');
     const width = view.u16le(6, 'screen width');
     const height = view.u16le(8, 'screen height');
+    checkLosslessPixels('GIF screen', width, height, limits);
     const screenFlags = view.u8(10, 'screen flags');
     let pos = 13;
     if (screenFlags & 0x80) pos += 3 * (2 << (screenFlags & 7));
@@ -90,6 +94,8 @@ export const gif: FormatHandler = {
         const imageH = view.u16le(pos + 7, 'image height');
         if (imageW === 0 || imageH === 0)
           throw malformed(`GIF frame ${frames + 1} is ${imageW} × ${imageH} pixels`);
+        checkFrameCount('GIF', frames + 1, limits.maxLosslessFrames);
+        checkLosslessPixels(`GIF frame ${frames + 1}`, imageW, imageH, limits);
         pos += 10;
         if (imageFlags & 0x80) pos += 3 * (2 << (imageFlags & 7));
         const codeSize = view.u8(pos, 'LZW code size');
@@ -103,6 +109,10 @@ export const gif: FormatHandler = {
       } else if (introducer === EXTENSION) {
         const label = view.u8(pos + 1, 'extension label');
         pos = skipSubBlocks(view, pos + 2);
+        // One graphic control block per frame is frame structure; any other extension (and
+        // extra control blocks) is counted, and bounded in size.
+        if (label !== GRAPHIC_CONTROL || ++controls > frames + 1)
+          counter.add(`extension 0x${label.toString(16)}`, start, pos - start);
         classifyExtension(view, label, start, pos, parts, blocks);
       } else {
         throw malformed(`GIF has unknown block 0x${introducer.toString(16)} at offset ${pos}`);

@@ -8,9 +8,6 @@ export function zlib(): typeof Zlib {
   return process.getBuiltinModule('node:zlib');
 }
 
-/** Compressed text or profile data is never inflated past this many bytes. */
-export const maxInflateBytes = 1024 * 1024;
-
 export type InflateResult =
   { ok: true; data: Uint8Array } | { ok: false; reason: 'over-limit' | 'corrupt' };
 
@@ -18,7 +15,7 @@ export type InflateResult =
  * Inflates zlib data, stopping at `limit` bytes. zlib's `maxOutputLength` aborts as soon as the
  * output would pass the limit, so a bomb costs at most `limit` bytes of memory.
  */
-export function inflateCapped(data: Uint8Array, limit = maxInflateBytes): InflateResult {
+export function inflateCapped(data: Uint8Array, limit: number): InflateResult {
   try {
     return { ok: true, data: zlib().inflateSync(data, { maxOutputLength: limit }) };
   } catch (error: unknown) {

@@ -14,11 +14,20 @@
  */
 import { ByteView, ascii, concat } from '../bounds.js';
 import { malformed, truncated } from '../errors.js';
+import { DEFAULT_LIMITS, SegmentCounter, checkLosslessPixels } from '../limits.js';
 import type { Finding, PartCategory } from '../types.js';
 import { findMarker, isMarkerCode } from './marker-scan.js';
+import { oversizedProfile } from './profile-limit.js';
 import { trailerAt } from './trailer.js';
-import type { WalkMemo } from './memo.js';
-import type { Carry, FormatHandler, MetadataBlock, ParsedImage, Part, PartRole } from './types.js';
+import type {
+  Carry,
+  FormatHandler,
+  MetadataBlock,
+  ParseOptions,
+  ParsedImage,
+  Part,
+  PartRole,
+} from './types.js';
 
 const SOI = 0xd8;
 const EOI = 0xd9;
@@ -90,7 +99,9 @@ function startsWith(view: ByteView, segment: Segment, id: Uint8Array): boolean {
 export const jpeg: FormatHandler = {
   format: 'jpeg',
 
-  parse(bytes: Uint8Array, memo?: WalkMemo): ParsedImage {
+  parse(bytes: Uint8Array, options: ParseOptions = {}): ParsedImage {
+    const { memo, limits = DEFAULT_LIMITS } = options;
+    const counter = new SegmentCounter('JPEG', limits);
     const view = new ByteView(bytes, 'JPEG');
     if (view.u16be(0, 'SOI') !== 0xffd8) throw malformed('JPEG does not start with SOI');
     const parts: Part[] = [{ name: 'SOI', start: 0, end: 2, role: 'image', category: 'unknown' }];
@@ -171,6 +182,11 @@ export const jpeg: FormatHandler = {
         end: markerAt + 2 + length,
       };
       pos = segment.end;
+      // Segments that hold metadata are bounded in size; all are counted. (JPEG segments are at
+      // most 64 KiB, so only a lowered limit can refuse one for its size.)
+      const metadata =
+        marker >= APP0 && marker <= 0xef ? length - 2 : marker === COM ? length - 2 : undefined;
+      counter.add(markerName(marker), markerAt, metadata);
 
       if (SOF_MARKERS.has(marker)) {
         if (sawFrame) throw malformed('JPEG has more than one frame header');
@@ -178,6 +194,7 @@ export const jpeg: FormatHandler = {
         arithmetic = marker >= 0xc9;
         height = view.u16be(segment.payload + 1, 'frame height');
         width = view.u16be(segment.payload + 3, 'frame width');
+        checkLosslessPixels('JPEG frame', width, height, limits);
         const components = view.u8(segment.payload + 5, 'frame component count');
         expectLength(segment, 6 + 3 * components, 'frame header');
         for (let c = 0; c < components; c++) {
@@ -318,7 +335,7 @@ export const jpeg: FormatHandler = {
       frames: 1,
       parts,
       exif,
-      icc: assembleIcc(iccChunks),
+      icc: oversizedProfile(assembleIcc(iccChunks), limits),
       trailer: trailerAt(bytes, end, findings),
       blocks,
       findings,

@@ -12,18 +12,22 @@
  * colour, eXIf only as a minimal Orientation block. Everything else goes: text, tIME, pHYs,
  * bKGD, private chunks.
  */
+import buffer from 'node:buffer';
 import { ByteView, ascii, concat, latin1 } from '../bounds.js';
 import { malformed, pixwardenError, truncated } from '../errors.js';
+import { DEFAULT_LIMITS, SegmentCounter, checkFrameCount, checkLosslessPixels } from '../limits.js';
+import type { Limits } from '../limits.js';
 import type { Finding } from '../types.js';
-import { inflateCapped, maxInflateBytes, zlib } from './inflate.js';
+import { inflateCapped, zlib } from './inflate.js';
 import type { InflateResult } from './inflate.js';
+import { oversizedProfile } from './profile-limit.js';
 import { trailerAt } from './trailer.js';
-import type { WalkMemo } from './memo.js';
 import type {
   Carry,
   FormatHandler,
   MetadataBlock,
   ParseDetail,
+  ParseOptions,
   ParsedImage,
   Part,
 } from './types.js';
@@ -50,8 +54,8 @@ const RENDERING_CHUNKS = new Set([
 const TEXT_CHUNKS = new Set(['tEXt', 'zTXt', 'iTXt']);
 /** Text chunks that may hold an orientation (XMP, or EXIF written as hex by ImageMagick). */
 const ORIENTATION_KEYWORDS = /^(XML:com\.adobe\.xmp|Raw profile type (exif|APP1))$/i;
-/** All text of one file is never inflated past this many bytes in total. */
-const maxInflateBytesPerFile = 8 * 1024 * 1024;
+/** All text of one file is never inflated past this many times the per-chunk cap in total. */
+const textChunksPerFile = 8;
 /** The fixed data sizes of rendering chunks (tRNS and sBIT depend on the colour type). */
 const FIXED_SIZES: Record<string, number> = {
   gAMA: 4,
@@ -68,6 +72,8 @@ const SBIT_SIZES = [1, 0, 3, 3, 2, 0, 4];
 
 interface TextBudget {
   readonly detail: ParseDetail;
+  /** Bytes one chunk may inflate to. */
+  readonly perChunk: number;
   inflateLeft: number;
 }
 
@@ -140,9 +146,16 @@ function crcMatches(bytes: Uint8Array, chunk: Chunk): boolean {
 export const png: FormatHandler = {
   format: 'png',
 
-  parse(bytes: Uint8Array, memo?: WalkMemo, detail: ParseDetail = 'strip'): ParsedImage {
+  parse(bytes: Uint8Array, options: ParseOptions = {}): ParsedImage {
+    const { memo, detail = 'strip', limits = DEFAULT_LIMITS } = options;
+    const counter = new SegmentCounter('PNG', limits);
     const view = new ByteView(bytes, 'PNG');
-    const text: TextBudget = { detail, inflateLeft: maxInflateBytesPerFile };
+    const text: TextBudget = {
+      detail,
+      perChunk: inflateCap(limits),
+      inflateLeft: limits.maxInflateBytes === 0 ? Infinity : textChunksPerFile * inflateCap(limits),
+    };
+    let fcTLs = 0;
     let colourType = -1;
     let paletteEntries = 0;
     let lastType = '';
@@ -214,6 +227,13 @@ export const png: FormatHandler = {
       }
       const repeatedPalette = type === 'PLTE' && seen.has(type);
       seen.add(type);
+      // Image data is bounded by the file size only, frame headers by the frame limit; every
+      // other chunk is counted, and those that carry metadata are bounded in size.
+      if (type === 'fcTL') {
+        checkFrameCount('PNG', ++fcTLs, limits.maxLosslessFrames);
+      } else if (type !== 'IDAT' && type !== 'fdAT') {
+        counter.add(type, chunk.start, rendering ? undefined : chunk.length);
+      }
 
       if (type === 'IHDR') {
         if (chunk.length !== 13) throw malformed(`PNG IHDR is ${chunk.length} bytes, not 13`);
@@ -221,8 +241,17 @@ export const png: FormatHandler = {
         height = view.u32be(chunk.data + 4, 'height');
         colourType = view.u8(chunk.data + 9, 'colour type');
         if (width === 0 || height === 0) throw malformed(`PNG is ${width} × ${height} pixels`);
+        checkLosslessPixels('PNG image', width, height, limits);
       } else if (type === 'acTL') {
         frames = Math.max(1, view.u32be(chunk.data, 'acTL frame count'));
+        checkFrameCount('PNG', frames, limits.maxLosslessFrames);
+      } else if (type === 'fcTL' && chunk.length >= 12) {
+        checkLosslessPixels(
+          `PNG frame ${fcTLs}`,
+          view.u32be(chunk.data + 4, 'frame width'),
+          view.u32be(chunk.data + 8, 'frame height'),
+          limits,
+        );
       }
 
       if (type === 'PLTE' && !repeatedPalette) paletteEntries = chunk.length / 3;
@@ -251,7 +280,7 @@ export const png: FormatHandler = {
       } else if (rendering) {
         add('image', 'unknown');
       } else if (type === 'iCCP') {
-        icc ??= readIccp(data, findings);
+        icc ??= oversizedProfile(readIccp(data, findings, limits), limits);
         add('icc', 'colour');
       } else if (type === 'eXIf') {
         exif ??= data;
@@ -284,7 +313,7 @@ export const png: FormatHandler = {
       format: 'png',
       width,
       height,
-      frames,
+      frames: Math.max(frames, fcTLs),
       parts,
       exif,
       icc,
@@ -329,8 +358,13 @@ function iccpChunk(profile: Uint8Array): Uint8Array {
   );
 }
 
+/** What one compressed chunk may inflate to (0 in the limits: as much as a buffer holds). */
+function inflateCap(limits: Limits): number {
+  return limits.maxInflateBytes === 0 ? buffer.constants.MAX_LENGTH : limits.maxInflateBytes;
+}
+
 /** Reads an iCCP chunk: keyword, NUL, method 0, zlib data inflated under the cap. */
-function readIccp(data: Uint8Array, findings: Finding[]): ParsedImage['icc'] {
+function readIccp(data: Uint8Array, findings: Finding[], limits: Limits): ParsedImage['icc'] {
   const nul = data.indexOf(0);
   if (nul < 1 || nul > 79 || nul + 2 > data.length)
     return { problem: 'iCCP chunk has no valid keyword' };
@@ -347,7 +381,7 @@ function readIccp(data: Uint8Array, findings: Finding[]): ParsedImage['icc'] {
     });
   }
   if (data[nul + 1] !== 0) return { problem: 'iCCP chunk uses an unknown compression method' };
-  const inflated = inflateCapped(data.subarray(nul + 2));
+  const inflated = inflateCapped(data.subarray(nul + 2), inflateCap(limits));
   if (!inflated.ok) {
     return {
       problem:
@@ -424,7 +458,7 @@ function readText(
 /** Inflates under both the per-chunk cap and what is left of the per-file budget. */
 function inflateWithin(data: Uint8Array, budget: TextBudget): InflateResult {
   if (budget.inflateLeft <= 0) return { ok: false, reason: 'over-limit' };
-  const inflated = inflateCapped(data, Math.min(maxInflateBytes, budget.inflateLeft));
+  const inflated = inflateCapped(data, Math.min(budget.perChunk, budget.inflateLeft));
   if (inflated.ok) budget.inflateLeft -= inflated.data.length;
   return inflated;
 }

@@ -1,4 +1,5 @@
 /** The interface every container module implements, and the pieces they share. */
+import type { Limits } from '../limits.js';
 import type { Finding, ImageFormat, PartCategory } from '../types.js';
 import type { WalkMemo } from './memo.js';
 
@@ -79,14 +80,24 @@ export interface Carry {
  */
 export type ParseDetail = 'strip' | 'inspect';
 
+export interface ParseOptions {
+  /** Long walks of image data are recorded here, and skipped where it already knows them. */
+  readonly memo?: WalkMemo | undefined;
+  /** Default `strip`. */
+  readonly detail?: ParseDetail;
+  /** Default `DEFAULT_LIMITS`. */
+  readonly limits?: Limits;
+}
+
 export interface FormatHandler {
   readonly format: ImageFormat;
   /**
-   * Parses the whole container, every length bounded by the file. With a memo, long walks of
-   * image data are recorded, and skipped where the memo already knows them.
-   * @throws ERR_MALFORMED, ERR_TRUNCATED or ERR_CRC_MISMATCH when it cannot be fully parsed.
+   * Parses the whole container, every length bounded by the file, the lossless limits checked
+   * as soon as a header or a count passes them.
+   * @throws ERR_MALFORMED, ERR_TRUNCATED or ERR_CRC_MISMATCH when it cannot be fully parsed;
+   *   ERR_PIXEL_LIMIT, ERR_FRAME_LIMIT, ERR_SEGMENT_SIZE_LIMIT or ERR_SEGMENT_COUNT_LIMIT.
    */
-  parse(bytes: Uint8Array, memo?: WalkMemo, detail?: ParseDetail): ParsedImage;
+  parse(bytes: Uint8Array, options?: ParseOptions): ParsedImage;
   /**
    * Lays out a clean file as pieces: views of the input's image parts, unchanged, and the new
    * parts that `carry` asks for. Joining the pieces gives the file.

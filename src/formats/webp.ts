@@ -13,9 +13,18 @@
  */
 import { ByteView, ascii, concat } from '../bounds.js';
 import { malformed, truncated } from '../errors.js';
+import { DEFAULT_LIMITS, SegmentCounter, checkFrameCount, checkLosslessPixels } from '../limits.js';
 import type { Finding } from '../types.js';
+import { oversizedProfile } from './profile-limit.js';
 import { trailerAt } from './trailer.js';
-import type { Carry, FormatHandler, MetadataBlock, ParsedImage, Part } from './types.js';
+import type {
+  Carry,
+  FormatHandler,
+  MetadataBlock,
+  ParseOptions,
+  ParsedImage,
+  Part,
+} from './types.js';
 
 const IMAGE_CHUNKS = new Set(['VP8 ', 'VP8L', 'ALPH', 'ANIM', 'ANMF']);
 const FLAG_ICC = 0x20;
@@ -28,7 +37,9 @@ const EXIF_PREFIX = ascii('Exif\0\0');
 export const webp: FormatHandler = {
   format: 'webp',
 
-  parse(bytes: Uint8Array): ParsedImage {
+  parse(bytes: Uint8Array, options: ParseOptions = {}): ParsedImage {
+    const { limits = DEFAULT_LIMITS } = options;
+    const counter = new SegmentCounter('WebP', limits);
     const view = new ByteView(bytes, 'WebP');
     if (view.latin1(0, 4, 'RIFF') !== 'RIFF' || view.latin1(8, 4, 'WEBP') !== 'WEBP') {
       throw malformed('WebP does not start with RIFF....WEBP');
@@ -63,6 +74,11 @@ export const webp: FormatHandler = {
       body.need(pos + 8, padded, `chunk ${fourcc}`);
       const data = bytes.subarray(pos + 8, pos + 8 + size);
       const part = { start: pos, end: pos + 8 + padded };
+      // Bitstreams and frames are image data, bounded by the file size and the frame limit;
+      // every other chunk is counted, and those that carry metadata are bounded in size.
+      if (fourcc === 'ANMF') checkFrameCount('WebP', frames + 1, limits.maxLosslessFrames);
+      else if (fourcc === 'VP8X' || fourcc === 'ANIM') counter.add(fourcc, pos);
+      else if (!IMAGE_CHUNKS.has(fourcc)) counter.add(printableFourcc(fourcc), pos, size);
       pos = part.end;
 
       if (fourcc === 'VP8X') {
@@ -73,6 +89,7 @@ export const webp: FormatHandler = {
         flags = vp8x.u8(0, 'flags');
         width = vp8x.u24le(4, 'canvas width') + 1;
         height = vp8x.u24le(7, 'canvas height') + 1;
+        checkLosslessPixels('WebP canvas', width, height, limits);
         parts.push({ name: 'VP8X', ...part, role: 'image', category: 'unknown' });
       } else if (IMAGE_CHUNKS.has(fourcc)) {
         counts.set(fourcc, (counts.get(fourcc) ?? 0) + 1);
@@ -83,11 +100,21 @@ export const webp: FormatHandler = {
             const size2 = bitstreamSize(fourcc, data);
             width = size2.width;
             height = size2.height;
+            checkLosslessPixels('WebP image', width, height, limits);
           }
         }
         let replacement = padOf(bytes, part, size);
         if (fourcc === 'ANMF') {
           frames++;
+          if (size >= 12) {
+            const frame = new ByteView(data, 'WebP ANMF');
+            checkLosslessPixels(
+              `WebP frame ${frames}`,
+              frame.u24le(6, 'frame width') + 1,
+              frame.u24le(9, 'frame height') + 1,
+              limits,
+            );
+          }
           replacement = frameReplacement(bytes, part, data) ?? replacement;
         }
         parts.push({
@@ -98,7 +125,7 @@ export const webp: FormatHandler = {
           ...(replacement === undefined ? {} : { replacement }),
         });
       } else if (fourcc === 'ICCP') {
-        icc ??= data;
+        icc ??= oversizedProfile(data, limits);
         parts.push({ name: 'ICCP', ...part, role: 'icc', category: 'colour' });
       } else if (fourcc === 'EXIF') {
         const tiff = Buffer.from(data.subarray(0, 6)).equals(EXIF_PREFIX)

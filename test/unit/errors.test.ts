@@ -17,7 +17,7 @@ describe('error catalogue', () => {
     expect(rows.sort()).toEqual(catalogue.sort());
   });
 
-  it('carries value and limit as fields and in its JSON', () => {
+  it('carries value, limit and unit as fields and in its JSON', () => {
     const error = pixwardenError(
       'ERR_TRUNCATED',
       'PNG: chunk IDAT needs 10 bytes at offset 33, 4 available',
@@ -31,6 +31,7 @@ describe('error catalogue', () => {
       message: error.message,
       value: 10,
       limit: 4,
+      unit: 'bytes',
     });
     expect(error.publicMessage).not.toContain('offset');
   });
