@@ -4,9 +4,8 @@ import { handlerFor } from './formats/index.js';
 import type { ParsedImage } from './formats/types.js';
 import { decodeBlocks } from './metadata/decode.js';
 import { isStandardProfileName, parseIcc } from './metadata/icc.js';
-import { resolveLimits } from './limits.js';
+import { checkFileSize, resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
-import { checkFileSize } from './strip.js';
 import { checkDeclaredType, extensionFinding } from './type-check.js';
 import type { Finding, Report, Risk } from './types.js';
 
@@ -36,7 +35,7 @@ const RISK_ORDER: Record<Risk, number> = { low: 1, medium: 2, high: 3 };
 export async function inspect(bytes: Uint8Array, options: InspectOptions = {}): Promise<Report> {
   const limits = resolveLimits(options.limits);
   const format = await detectFormat(bytes);
-  checkFileSize(bytes.length, limits);
+  checkFileSize(bytes.length, limits.maxFileBytes);
   checkDeclaredType(format, options.declaredType, options.allowTypeMismatch === true);
   const parsed = handlerFor(format).parse(bytes, { detail: 'inspect', limits });
   const findings = [

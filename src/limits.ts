@@ -152,6 +152,22 @@ function megapixels(pixels: number): string {
 }
 
 /**
+ * Refuses an input larger than `maxFileBytes` (0: no limit).
+ * @throws ERR_FILE_SIZE_LIMIT
+ */
+export function checkFileSize(size: number, maxFileBytes: number): void {
+  if (over(size, maxFileBytes)) {
+    throw limitError(
+      'ERR_FILE_SIZE_LIMIT',
+      `the file is ${size} bytes, limit ${maxFileBytes}`,
+      size,
+      maxFileBytes,
+      'bytes',
+    );
+  }
+}
+
+/**
  * Refuses a picture (or frame) whose header claims more pixels than the lossless path accepts.
  * @throws ERR_PIXEL_LIMIT
  */

@@ -18,8 +18,7 @@ import {
 } from './metadata/exif.js';
 import type { CarriedTags } from './metadata/exif.js';
 import { isSrgbName, parseIcc, scrubProfile } from './metadata/icc.js';
-import { pixwardenError } from './errors.js';
-import { over, resolveLimits } from './limits.js';
+import { checkFileSize, resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
 import { DEFAULT_POLICY, checkPolicy, keeps } from './policy.js';
 import { checkDeclaredType, extensionFinding } from './type-check.js';
@@ -60,7 +59,7 @@ export async function strip(
   requireBytes(bytes);
   const checked = checkPolicy(policy);
   const limits = resolveLimits(options.limits);
-  checkFileSize(bytes.length, limits);
+  checkFileSize(bytes.length, limits.maxFileBytes);
   const format = await detectFormat(bytes);
   checkDeclaredType(format, options.declaredType, checked.allowTypeMismatch === true);
   const result = stripAs(format, bytes, checked, { ...options, limits });
@@ -69,20 +68,6 @@ export async function strip(
       result.warnings.push(`the file name's extension is misleading: ${finding.value}`);
   }
   return result;
-}
-
-/**
- * Refuses an input larger than `maxFileBytes`.
- * @throws ERR_FILE_SIZE_LIMIT
- */
-export function checkFileSize(size: number, limits: Limits): void {
-  if (over(size, limits.maxFileBytes)) {
-    throw pixwardenError(
-      'ERR_FILE_SIZE_LIMIT',
-      `the file is ${size} bytes, limit ${limits.maxFileBytes}`,
-      { value: size, limit: limits.maxFileBytes, unit: 'bytes' },
-    );
-  }
 }
 
 /** How `strip` reads its input. */

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { Plan } from '../dist/cli/clean-file.js';
 import { HelperThreads } from '../dist/cli/threads.js';
 import type { WorkItem } from '../dist/cli/threads.js';
-import { strip } from '../src/index.js';
+import { DEFAULT_LIMITS, strip } from '../src/index.js';
 import { jpegWith, pngWith, seg } from './helpers.js';
 
 const temp = (): string => mkdtempSync(path.join(tmpdir(), 'pixwarden-threads-'));
@@ -38,6 +38,7 @@ function batch(count: number): { dir: string; items: WorkItem[] } {
 
 const plan = (outDir: string): Plan => ({
   policy: { keep: ['orientation', 'icc'] },
+  limits: DEFAULT_LIMITS,
   outDir,
   toStdout: false,
   inPlace: false,
@@ -86,6 +87,24 @@ describe('helper threads', () => {
     theirs.push(...(await helpers.finish(own.length)).map(([position]) => position));
     expect(theirs.length).toBeGreaterThan(0);
     expect([...own, ...theirs].sort((a, b) => a - b)).toEqual(items.map((_, i) => i));
+  });
+
+  it('create the same new folders side by side without refusing an input', async () => {
+    // Every output goes into one deep folder that does not exist yet, so the helpers' first
+    // writes race to create it: one finding a folder made by the other must carry on.
+    for (let round = 0; round < 5; round++) {
+      const { items } = batch(16);
+      const nested = items.map((item) => ({
+        ...item,
+        entry: { ...item.entry, relative: path.join('a', 'b', 'c', 'd', item.entry.relative) },
+      }));
+      const helpers = new HelperThreads(nested, { ...plan(temp()), rename: undefined }, 0, 3);
+      const reports = await helpers.finish(0);
+      const refusals = reports.filter(([, record]) => record.status === 'refused');
+      expect(refusals.map(([, record]) => record.error?.code)).toEqual(
+        items.filter((item) => item.entry.relative.startsWith('broken')).map(() => 'ERR_TRUNCATED'),
+      );
+    }
   });
 
   it('start from the position the caller has reached', async () => {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { pixwardenError } from '../errors.js';
 import { strip } from '../strip.js';
 import type { StripResult } from '../strip.js';
+import type { Limits } from '../limits.js';
 import type { ImageFormat, PartRecord, StripPolicy } from '../types.js';
 import type { ReadBuffer } from './files.js';
 import { readInput, sameFile, writeOutput } from './files.js';
@@ -36,6 +37,7 @@ export interface StripRecord {
 /** How every input of one run is cleaned and where it goes. Plain data: it is sent to helpers. */
 export interface Plan {
   policy: StripPolicy;
+  limits: Limits;
   outDir: string | null;
   toStdout: boolean;
   inPlace: boolean;
@@ -59,9 +61,13 @@ export async function cleanFile(
   try {
     const { bytes, workspace } =
       entry.absolute === null
-        ? { bytes: await readInput(entry), workspace: undefined }
-        : reader.read(entry);
-    const result = await strip(bytes, plan.policy, workspace === undefined ? {} : { workspace });
+        ? { bytes: await readInput(entry, plan.limits.maxFileBytes), workspace: undefined }
+        : reader.read(entry, plan.limits.maxFileBytes);
+    const result = await strip(bytes, plan.policy, {
+      limits: plan.limits,
+      ...(entry.absolute === null ? {} : { fileName: path.basename(entry.relative) }),
+      ...(workspace === undefined ? {} : { workspace }),
+    });
     const target = targetFor(entry, index, result, plan);
     const output = await deliver(entry, target, result, plan, claimed);
     return {

@@ -22,6 +22,7 @@ import { threadId } from 'node:worker_threads';
 import type { Workspace } from '../assemble.js';
 import { PixwardenError, pixwardenError } from '../errors.js';
 import { scannerBuffer } from '../formats/marker-scan.js';
+import { checkFileSize } from '../limits.js';
 import type { InputFile } from './walk.js';
 
 /** Spare room kept around each input read into a `ReadBuffer` (see `Workspace`). */
@@ -36,7 +37,11 @@ const spareBytes = 256 * 1024;
 export class ReadBuffer {
   private memory: Buffer = Buffer.allocUnsafe(0);
 
-  read(input: InputFile): { bytes: Uint8Array; workspace: Workspace | undefined } {
+  /** @throws ERR_INPUT_NOT_FOUND, ERR_IO, ERR_FILE_SIZE_LIMIT (before anything is read) */
+  read(
+    input: InputFile,
+    maxFileBytes: number,
+  ): { bytes: Uint8Array; workspace: Workspace | undefined } {
     if (input.absolute === null) throw new Error('standard input is read with readInput');
     let fd: number;
     try {
@@ -46,6 +51,7 @@ export class ReadBuffer {
     }
     try {
       const size = fstatSync(fd).size;
+      checkFileSize(size, maxFileBytes);
       if (this.memory.length < size + 2 * spareBytes)
         this.memory = scannerBuffer(size + 2 * spareBytes);
       // Read the size fstat gave. A file that changes while it is read yields a prefix or a
@@ -62,6 +68,7 @@ export class ReadBuffer {
         workspace: { before: spareBytes, after: this.memory.length - spareBytes - length },
       };
     } catch (error: unknown) {
+      if (error instanceof PixwardenError) throw error;
       throw readError(error);
     } finally {
       closeSync(fd);
@@ -75,18 +82,31 @@ function readError(error: unknown): Error {
   return pixwardenError('ERR_IO', `cannot be read (${code ?? 'unknown error'})`);
 }
 
-export async function readInput(input: InputFile): Promise<Uint8Array> {
-  if (input.absolute === null) return readStdin();
+/**
+ * Reads a whole input into a new buffer (standard input, or a file for inspect).
+ * @throws ERR_INPUT_NOT_FOUND, ERR_IO, ERR_FILE_SIZE_LIMIT (as soon as the size is known to be
+ *   over: from the file's size, or while standard input is still arriving)
+ */
+export async function readInput(input: InputFile, maxFileBytes: number): Promise<Uint8Array> {
+  if (input.absolute === null) return readStdin(maxFileBytes);
   try {
+    checkFileSize(statSync(input.absolute).size, maxFileBytes);
     return readFileSync(input.absolute);
   } catch (error: unknown) {
+    if (error instanceof PixwardenError) throw error;
     throw readError(error);
   }
 }
 
-async function readStdin(): Promise<Uint8Array> {
+async function readStdin(maxFileBytes: number): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    size += (chunk as Buffer).length;
+    // The rest of standard input is left unread: the process ends after the refusal.
+    checkFileSize(size, maxFileBytes);
+    chunks.push(chunk as Buffer);
+  }
   return Buffer.concat(chunks);
 }
 
@@ -114,20 +134,35 @@ let tempCounter = 0;
 function ensureFolder(folder: string): void {
   if (madeFolders.has(folder)) return;
   try {
-    mkdirSync(folder);
+    makeFolder(folder);
   } catch (error: unknown) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && path.dirname(folder) !== folder) {
-      ensureFolder(path.dirname(folder));
-      mkdirSync(folder);
-    } else if (code !== 'EEXIST') {
-      throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || path.dirname(folder) === folder)
+      throw folderError(folder, error);
+    ensureFolder(path.dirname(folder));
+    try {
+      makeFolder(folder);
+    } catch (again: unknown) {
+      throw folderError(folder, again);
     }
   }
   if (!statSync(folder).isDirectory()) {
     throw pixwardenError('ERR_IO', `${folder} exists and is not a folder`);
   }
   madeFolders.add(folder);
+}
+
+/** mkdir that accepts a folder made meanwhile by another thread or process. */
+function makeFolder(folder: string): void {
+  try {
+    mkdirSync(folder);
+  } catch (error: unknown) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
+function folderError(folder: string, error: unknown): PixwardenError {
+  const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+  return pixwardenError('ERR_IO', `${folder}: the folder cannot be made (${code})`);
 }
 
 function writeAll(fd: number, bytes: Uint8Array): void {

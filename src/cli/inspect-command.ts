@@ -1,4 +1,6 @@
+import path from 'node:path';
 import { PixwardenError } from '../errors.js';
+import type { Limits } from '../limits.js';
 import type { Finding } from '../types.js';
 import { readInput } from './files.js';
 import { LineOutput } from './output.js';
@@ -14,7 +16,7 @@ export function errorJson(error: unknown): ReturnType<PixwardenError['toJSON']> 
 
 export async function runInspect(
   paths: readonly string[],
-  options: { json: boolean },
+  options: { json: boolean; limits: Limits },
 ): Promise<number> {
   const { inspect } = await import('../inspect.js');
   const entries = walk(paths, null);
@@ -33,7 +35,11 @@ export async function runInspect(
       line = `${printable(entry.display)}: ${entry.error.code}: ${printable(entry.error.message)}`;
     } else {
       try {
-        const report = await inspect(await readInput(entry));
+        const bytes = await readInput(entry, options.limits.maxFileBytes);
+        const report = await inspect(bytes, {
+          limits: options.limits,
+          ...(entry.absolute === null ? {} : { fileName: path.basename(entry.relative) }),
+        });
         findings.push(...report.findings);
         results.push({ file: entry.display, ...report });
         line = describeReport(entry.display, report);

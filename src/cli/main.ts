@@ -10,6 +10,8 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import type { ParseArgsConfig } from 'node:util';
 import { PixwardenError } from '../errors.js';
+import { LIMIT_NAMES, flagName, parseLimit, resolveLimits } from '../limits.js';
+import type { LimitName, Limits } from '../limits.js';
 import { runInspect } from './inspect-command.js';
 import { runStrip } from './strip-command.js';
 import type { StripFlags } from './strip-command.js';
@@ -19,6 +21,24 @@ export const EXIT_REFUSED = 1;
 export const EXIT_USAGE = 2;
 
 const VERSION = '0.1.0';
+
+/** `--max-pixels N` and the like, one per limit. */
+const LIMIT_OPTIONS = Object.fromEntries(
+  LIMIT_NAMES.map((name) => [flagName(name).slice(2), { type: 'string' as const }]),
+) as Record<string, { type: 'string' }>;
+
+const LIMITS_HELP = `Limits (whole numbers of bytes, pixels, frames or segments; 0 turns one off; each can
+also be set as a PIXWARDEN_* variable, such as PIXWARDEN_MAX_PIXELS):
+  --max-file-bytes N         largest input file (default 52428800, 50 MiB)
+  --max-lossless-pixels N    pixels a header may claim for a lossless clean (default 268402689)
+  --max-pixels N             pixels of a picture that is decoded (default 40000000)
+  --max-dimension N          side of a picture that is decoded (default 12000)
+  --max-lossless-frames N    frames for a lossless clean (default 1000)
+  --max-frames N             frames of a picture that is decoded (default 100)
+  --max-segment-bytes N      bytes of one metadata segment or chunk (default 1048576)
+  --max-segments N           segments or chunks besides image data (default 1000)
+  --max-inflate-bytes N      bytes compressed text or a profile may inflate to (default 1048576)
+`;
 
 const HELP = `Usage: pixwarden <command> [options] <path...>
 
@@ -47,7 +67,8 @@ free text, generation parameters, provenance, colour profile and hidden data.
 Options:
   --json      print one JSON array, one object per file
   -h, --help  show this help
-`;
+
+${LIMITS_HELP}`;
 
 const STRIP_HELP = `Usage: pixwarden strip <path...> (-o DIR | --in-place) [options]
 
@@ -64,11 +85,13 @@ Options:
   --json             print one JSON array, one object per input
   --jobs N           threads to clean with (default: one per core, up to 4)
   -h, --help         show this help
-`;
+
+${LIMITS_HELP}`;
 
 const INSPECT_OPTIONS = {
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  ...LIMIT_OPTIONS,
 } as const satisfies ParseArgsConfig['options'];
 
 const STRIP_OPTIONS = {
@@ -80,7 +103,19 @@ const STRIP_OPTIONS = {
   json: { type: 'boolean' },
   jobs: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  ...LIMIT_OPTIONS,
 } as const satisfies ParseArgsConfig['options'];
+
+/** The limits in force: flags over `PIXWARDEN_*` variables over the defaults. */
+function limitsFrom(values: Record<string, unknown>): Limits {
+  const overrides: Partial<Record<LimitName, number>> = {};
+  for (const name of LIMIT_NAMES) {
+    const flag = flagName(name);
+    const text = values[flag.slice(2)];
+    if (typeof text === 'string') overrides[name] = parseLimit(name, text, flag);
+  }
+  return resolveLimits(overrides, process.env);
+}
 
 const maxJobs = 64;
 
@@ -111,7 +146,7 @@ async function run(argv: readonly string[]): Promise<number> {
     const { values, positionals } = parse(rest, INSPECT_OPTIONS);
     if (values.help === true) return help(INSPECT_HELP);
     if (positionals.length === 0) throw new UsageError('inspect needs at least one path');
-    return runInspect(positionals, { json: values.json === true });
+    return runInspect(positionals, { json: values.json === true, limits: limitsFrom(values) });
   }
   if (command === 'strip') {
     const { values, positionals } = parse(rest, STRIP_OPTIONS);
@@ -128,6 +163,7 @@ async function run(argv: readonly string[]): Promise<number> {
     }
     const flags: StripFlags = {
       keep: values.keep,
+      limits: limitsFrom(values),
       ...(values.output === undefined ? {} : { output: values.output }),
       ...(values['in-place'] === true ? { inPlace: true } : {}),
       ...(values.rename === undefined ? {} : { rename: values.rename }),

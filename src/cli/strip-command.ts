@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { PixwardenError } from '../errors.js';
 import { pixwardenError } from '../errors.js';
+import type { Limits } from '../limits.js';
 import { parseKeepList } from '../policy.js';
 import { cleanFile, refused } from './clean-file.js';
 import type { Plan, StripRecord } from './clean-file.js';
@@ -25,6 +26,7 @@ export interface StripFlags {
   json?: boolean;
   /** Threads to clean with, the main one included; the default is one per core, up to 4. */
   jobs?: number;
+  limits: Limits;
 }
 
 /**
@@ -67,6 +69,7 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
 
   const plan: Plan = {
     policy,
+    limits: flags.limits,
     outDir,
     toStdout,
     inPlace: flags.inPlace === true,
