@@ -6,6 +6,7 @@ import { decodeBlocks } from './metadata/decode.js';
 import { isStandardProfileName, parseIcc } from './metadata/icc.js';
 import { checkFileSize, resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
+import { threatFindings } from './threats.js';
 import { checkDeclaredType, extensionFinding } from './type-check.js';
 import type { Finding, Report, Risk } from './types.js';
 
@@ -38,12 +39,13 @@ export async function inspect(bytes: Uint8Array, options: InspectOptions = {}): 
   checkFileSize(bytes.length, limits.maxFileBytes);
   checkDeclaredType(format, options.declaredType, options.allowTypeMismatch === true);
   const parsed = handlerFor(format).parse(bytes, { detail: 'inspect', limits });
-  const findings = [
+  const values = [
     ...extensionFinding(format, options.fileName),
     ...parsed.findings,
     ...(await decodeBlocks(parsed.blocks)),
     ...profileFindings(parsed),
   ];
+  const findings = [...values, ...threatFindings(parsed, values)];
   return {
     format,
     width: parsed.width,
