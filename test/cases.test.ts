@@ -4,14 +4,14 @@
  * of our own.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inspect } from '../src/index.js';
 import { handlerFor } from '../src/formats/index.js';
 import type { Report } from '../src/index.js';
-import { CASES, exiftool, runCli } from './helpers.js';
+import { CASES, CLI, exiftool, runCli } from './helpers.js';
 
 interface StripJson {
   input: string;
@@ -25,11 +25,44 @@ interface StripJson {
 
 const input = (name: string): string => path.join(CASES, 'inputs', name);
 
-function checkScript(id: string, output: string): { status: number | null; line: string } {
+function checkScript(
+  id: string,
+  output: string,
+  env: Record<string, string> = {},
+): { status: number | null; line: string } {
   const script = readdirSync(path.join(CASES, 'check')).find((f) => f.startsWith(`${id}-`));
   if (script === undefined) throw new Error(`no check script for case ${id}`);
-  const result = spawnSync('bash', [path.join(CASES, 'check', script), output]);
+  const result = spawnSync('bash', [path.join(CASES, 'check', script), output], {
+    env: { ...process.env, ...env },
+  });
   return { status: result.status, line: result.stdout.toString().trim() };
+}
+
+/** Runs `pixwarden strip --json` on a case under a parent that reports its peak memory. */
+function stripMeasured(name: string): {
+  record: StripJson;
+  outPath: string;
+  rssKiB: number;
+  seconds: number;
+} {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pixwarden-case-'));
+  const script =
+    'import resource,subprocess,sys,time; t=time.time(); r=subprocess.run(sys.argv[1:], capture_output=True); sys.stdout.write(r.stdout.decode()); sys.stderr.write("%d %f" % (resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, time.time()-t))';
+  const run = spawnSync('/usr/bin/python3', [
+    '-c',
+    script,
+    process.execPath,
+    CLI,
+    'strip',
+    input(name),
+    '-o',
+    dir,
+    '--json',
+  ]);
+  const [rss = '0', seconds = '0'] = run.stderr.toString().trim().split(' ');
+  const [record] = JSON.parse(run.stdout.toString()) as StripJson[];
+  if (record === undefined) throw new Error(run.stderr.toString());
+  return { record, outPath: path.join(dir, name), rssKiB: Number(rss), seconds: Number(seconds) };
 }
 
 function stripCase(name: string): { record: StripJson; out: Buffer; outPath: string } {
@@ -165,6 +198,40 @@ describe('cases from real bug reports', () => {
     expect(check.line).toMatch(/^PASS/);
     expect(check.status).toBe(0);
     await extra(record, out, outPath);
+  });
+
+  it('case 11 (a compressed text that inflates to 128 MiB) is cleaned without inflating it', async () => {
+    const { record, outPath, rssKiB, seconds } = stripMeasured('11-png-ztxt-bomb.png');
+    expect(record).toMatchObject({ status: 'clean', verified: true });
+    expect(names(record)).toContain('zTXt');
+    // Far below the 128 MiB the text would take: it was never inflated past the cap.
+    expect(rssKiB).toBeLessThan(100 * 1024);
+    const check = checkScript('11', outPath, {
+      ANCHOR_MAXRSS_KB: String(rssKiB),
+      ANCHOR_SECS: String(seconds),
+    });
+    expect(check.line).toMatch(/^PASS/);
+    const report = await inspect(readFileSync(input('11-png-ztxt-bomb.png')));
+    expect(report.findings).toContainEqual(
+      expect.objectContaining({ code: 'TEXT_OVER_LIMIT', value: 'compressed text over the limit' }),
+    );
+  });
+
+  it('case 12 (a header claiming 64250 × 64250 pixels) is refused from the header', () => {
+    const { record, outPath, rssKiB, seconds } = stripMeasured('12-lottapixel.jpg');
+    expect(record).toMatchObject({ status: 'refused', output: null, verified: false });
+    expect(record.error).toMatchObject({
+      code: 'ERR_PIXEL_LIMIT',
+      value: 64250 * 64250,
+      limit: 268_402_689,
+    });
+    expect(record.error?.message).toContain('64250 × 64250 = 4128 megapixels, limit 268');
+    const check = checkScript('12', outPath, {
+      ANCHOR_MAXRSS_KB: String(rssKiB),
+      ANCHOR_SECS: String(seconds),
+    });
+    expect(check.line).toMatch(/^PASS/);
+    expect(existsSync(outPath)).toBe(false);
   });
 
   it.each([
