@@ -14,7 +14,9 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CASES, jpegWith, pngWith, runCli, seg, tiff } from './helpers.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { strip } from '../src/index.js';
+import { CASES, CLI, jpegWith, pngWith, runCli, seg, tiff } from './helpers.js';
 
 const GPS_JPEG = path.join(CASES, 'inputs', '01-exif-thumb-uncropped.jpg');
 const temp = (): string => mkdtempSync(path.join(tmpdir(), 'pixwarden-cli-'));
@@ -206,12 +208,88 @@ describe('pixwarden strip', () => {
     const dir = temp();
     tree(dir, { 'a.jpg': dirty() });
     const file = path.join(dir, 'a.jpg');
-    chmodSync(file, 0o640);
-    const run = runCli(['strip', file, '--in-place']);
+    chmodSync(file, 0o666);
+    // The umask narrows new files' modes; the mode kept is the original's all the same.
+    const run = runCli(['strip', file, '--in-place'], { umask: 0o077 });
     expect(run.status).toBe(0);
     expect(readFileSync(file).includes(Buffer.from('Jane'))).toBe(false);
-    expect(statSync(file).mode & 0o777).toBe(0o640);
+    expect(statSync(file).mode & 0o777).toBe(0o666);
     expect(readdirSync(dir)).toEqual(['a.jpg']);
+  });
+
+  it('refuses outputs that would replace other inputs, and loses no original', () => {
+    const dir = temp();
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 6; i++)
+      files[`${String(i).padStart(4, '0')}.jpg`] = jpegWith([seg(0xfe, `n${i}`)]);
+    tree(dir, files);
+    const run = runCli(['strip', dir, '-o', dir, '--rename', 'seq', '--overwrite', '--json']);
+    const records = JSON.parse(run.stdout) as { status: string; error?: { code: string } }[];
+    expect(run.status).toBe(1);
+    // 0000.jpg would become 0001.jpg (another input), and so on; the last one lands on a new name.
+    expect(records.filter((r) => r.error?.code === 'ERR_OUTPUT_CONFLICT')).toHaveLength(5);
+    for (let i = 0; i < 6; i++)
+      expect(readFileSync(path.join(dir, `${String(i).padStart(4, '0')}.jpg`))).toEqual(
+        files[`${String(i).padStart(4, '0')}.jpg`],
+      );
+  });
+
+  it('refuses a FIFO where a file was expected instead of waiting on it', () => {
+    const dir = temp();
+    const fifo = path.join(dir, 'a.jpg');
+    spawnSync('mkfifo', [fifo]);
+    const started = Date.now();
+    const run = runCli(['strip', fifo, '-o', temp(), '--json']);
+    expect(run.status).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject([
+      { status: 'refused', error: { code: 'ERR_INPUT_NOT_FOUND' } },
+    ]);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('keeps cleaning when the reader of its output goes away', () => {
+    const dir = temp();
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 300; i++) files[`f${i}.jpg`] = dirty();
+    tree(dir, files);
+    const out = path.join(temp(), 'out');
+    const run = spawnSync('sh', [
+      '-c',
+      `"${process.execPath}" "${CLI}" strip "${dir}" -o "${out}" | head -c 1`,
+    ]);
+    expect(run.stderr.toString()).not.toMatch(/EPIPE|Error|at /);
+    expect(run.stderr.toString()).toMatch(/300 cleaned, 0 refused/);
+    expect(readdirSync(out)).toHaveLength(300);
+  });
+
+  it('stops between files on SIGTERM: what was written is whole, nothing else is left', async () => {
+    const dir = temp();
+    // Enough work to be interrupted: files with a large scan.
+    const big = jpegWith([seg(0xfe, 'note')]);
+    const scan = Buffer.alloc(400_000, 0x11);
+    const sos = big.lastIndexOf(Buffer.of(0xff, 0xd9));
+    const file = Buffer.concat([big.subarray(0, sos), scan, big.subarray(sos)]);
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 400; i++) files[`f${String(i).padStart(3, '0')}.jpg`] = file;
+    tree(dir, files);
+    const out = path.join(temp(), 'out');
+    const child = spawn(process.execPath, [CLI, 'strip', dir, '-o', out, '--json', '--jobs', '2']);
+    let stdout = '';
+    child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+    // Stop as soon as the first outputs exist.
+    for (let waited = 0; !existsSync(out) && waited < 20_000; waited += 5)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(143);
+    const records = JSON.parse(stdout) as { output: string | null }[];
+    const written = readdirSync(out);
+    expect(written.length).toBeLessThan(400);
+    expect(written.filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    expect(written).toHaveLength(records.length);
+    const expected = Buffer.from((await strip(file)).bytes);
+    for (const name of written)
+      expect(readFileSync(path.join(out, name)).equals(expected)).toBe(true);
   });
 
   it('renames by content hash or by sequence', () => {

@@ -20,9 +20,22 @@ export interface CliResult {
 /** Runs the built CLI. */
 export function runCli(
   args: readonly string[],
-  options: { input?: Uint8Array; cwd?: string } = {},
+  options: { input?: Uint8Array; cwd?: string; umask?: number } = {},
 ): CliResult {
-  const result = spawnSync(process.execPath, [CLI, ...args], {
+  const command =
+    options.umask === undefined
+      ? { file: process.execPath, args: [CLI, ...args] }
+      : {
+          file: 'sh',
+          args: [
+            '-c',
+            `umask ${options.umask.toString(8)} && exec "$0" "$@"`,
+            process.execPath,
+            CLI,
+            ...args,
+          ],
+        };
+  const result = spawnSync(command.file, command.args, {
     cwd: options.cwd ?? ROOT,
     input: options.input,
     maxBuffer: 256 * 1024 * 1024,

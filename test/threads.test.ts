@@ -45,6 +45,7 @@ const plan = (outDir: string): Plan => ({
   overwrite: false,
   rename: 'seq',
   seqWidth: 4,
+  inputs: new Set<string>(),
 });
 
 describe('helper threads', () => {

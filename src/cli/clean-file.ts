@@ -44,6 +44,8 @@ export interface Plan {
   overwrite: boolean;
   rename: 'hash' | 'seq' | undefined;
   seqWidth: number;
+  /** Every input's absolute path: an output must not replace another input. */
+  inputs: ReadonlySet<string>;
 }
 
 /**
@@ -121,6 +123,9 @@ function targetFor(
   else if (entry.absolute === null) name = `stdin${ext}`;
   else name = path.basename(entry.relative);
   const target = path.join(outDir, folder === '.' || entry.absolute === null ? '' : folder, name);
+  if (plan.inputs.has(target) && target !== entry.absolute) {
+    throw pixwardenError('ERR_OUTPUT_CONFLICT', `the output ${target} would replace another input`);
+  }
   // Without --overwrite an existing output is refused anyway; with it, make sure the file about
   // to be replaced is not the input itself (reached through a symbolic or a hard link).
   if (plan.overwrite && entry.absolute !== null && sameFile(target, entry.absolute)) {
@@ -161,10 +166,12 @@ async function deliver(
       mode: original.mode & 0o7777,
       owner: { uid: original.uid, gid: original.gid },
     });
-    if (original.nlink > 1) {
+    // Counted before the batch began: other inputs cleaned in place may be links to this file.
+    const links = entry.links ?? original.nlink;
+    if (links > 1) {
       // The rename gives the clean copy a new inode: other hard links keep the original.
       result.warnings.push(
-        `the file has ${original.nlink - 1} other name(s) (hard links) that still hold the original`,
+        `the file has ${links - 1} other name(s) (hard links) that still hold the original`,
       );
     }
   } else {

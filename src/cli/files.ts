@@ -5,6 +5,8 @@
  */
 import {
   closeSync,
+  constants,
+  fchmodSync,
   fchownSync,
   fstatSync,
   fsyncSync,
@@ -45,12 +47,15 @@ export class ReadBuffer {
     if (input.absolute === null) throw new Error('standard input is read with readInput');
     let fd: number;
     try {
-      fd = openSync(input.absolute, 'r');
+      // Without O_NONBLOCK, opening a FIFO put where a file was would wait for a writer forever.
+      fd = openSync(input.absolute, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (error: unknown) {
       throw readError(error);
     }
     try {
-      const size = fstatSync(fd).size;
+      const info = fstatSync(fd);
+      if (!info.isFile()) throw pixwardenError('ERR_INPUT_NOT_FOUND', 'not a regular file');
+      const size = info.size;
       checkFileSize(size, maxFileBytes);
       if (this.memory.length < size + 2 * spareBytes)
         this.memory = scannerBuffer(size + 2 * spareBytes);
@@ -90,7 +95,9 @@ function readError(error: unknown): Error {
 export async function readInput(input: InputFile, maxFileBytes: number): Promise<Uint8Array> {
   if (input.absolute === null) return readStdin(maxFileBytes);
   try {
-    checkFileSize(statSync(input.absolute).size, maxFileBytes);
+    const info = statSync(input.absolute);
+    if (!info.isFile()) throw pixwardenError('ERR_INPUT_NOT_FOUND', 'not a regular file');
+    checkFileSize(info.size, maxFileBytes);
     return readFileSync(input.absolute);
   } catch (error: unknown) {
     if (error instanceof PixwardenError) throw error;
@@ -181,13 +188,17 @@ function writeAll(fd: number, bytes: Uint8Array): void {
  */
 export function writeOutput(target: string, bytes: Uint8Array, options: WriteOptions): void {
   const folder = path.dirname(target);
+  // The temporary name does not repeat the target's: a name near the file system's length
+  // limit must not fail only because of what is added to it.
   const file = options.replace
-    ? path.join(folder, `.${path.basename(target)}.${process.pid}-${threadId}-${++tempCounter}.tmp`)
+    ? path.join(folder, `.pixwarden-${process.pid}-${threadId}-${++tempCounter}.tmp`)
     : target;
   let fd: number | null = null;
   try {
     ensureFolder(folder);
     fd = openSync(file, 'wx', options.mode ?? 0o644);
+    // The mode given to open is narrowed by the umask; a mode to keep is set as it is.
+    if (options.mode !== undefined) fchmodSync(fd, options.mode);
     writeAll(fd, bytes);
     if (options.owner !== undefined) keepOwner(fd, options.owner);
     if (options.durable) fsyncSync(fd);

@@ -83,7 +83,8 @@ Options:
   --rename SCHEME    replace file names: hash (of the clean bytes) or seq (0001, 0002, ...)
   --overwrite        replace outputs that already exist
   --json             print one JSON array, one object per input
-  --jobs N           threads to clean with (default: one per core, up to 4)
+  --jobs N           threads to clean with (default: one per core, up to 4, or one
+                     when the machine is busy)
   -h, --help         show this help
 
 ${LIMITS_HELP}`;
@@ -155,7 +156,8 @@ async function run(argv: readonly string[]): Promise<number> {
     if (values.rename !== undefined && values.rename !== 'hash' && values.rename !== 'seq') {
       throw new UsageError(`--rename takes hash or seq, not "${values.rename}"`);
     }
-    const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
+    const jobs =
+      values.jobs === undefined ? undefined : /^\d+$/.test(values.jobs) ? Number(values.jobs) : NaN;
     if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1 && jobs <= maxJobs)) {
       throw new UsageError(
         `--jobs takes a whole number from 1 to ${maxJobs}, not "${values.jobs ?? ''}"`,
@@ -209,5 +211,13 @@ async function main(argv: readonly string[]): Promise<void> {
 // V8's default tier-up suits long-lived programs: it spends more time optimising functions
 // than a batch of a thousand files gains from the optimised code. Tier up later instead.
 setFlagsFromString('--interrupt-budget=1000000');
+
+// A reader that goes away (`pixwarden inspect … | head`) ends the output, not the run: files
+// are still cleaned and the exit code still says how it went.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') process.exitCode = EXIT_REFUSED;
+  });
+}
 
 await main(process.argv.slice(2));

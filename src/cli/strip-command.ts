@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import type { PixwardenError } from '../errors.js';
 import { pixwardenError } from '../errors.js';
@@ -11,10 +11,11 @@ import { ReadBuffer } from './files.js';
 import { LineOutput } from './output.js';
 import { startProgress } from './progress.js';
 import { countsByGroup, formatBytes, printable } from './summary.js';
+import { StopSignal } from './stop.js';
 import { HelperThreads } from './threads.js';
 import type { WorkItem } from './threads.js';
 import { realpathOrSelf, walk } from './walk.js';
-import type { InputFile } from './walk.js';
+import type { InputFile, WalkEntry } from './walk.js';
 
 /** The options of `pixwarden strip`, as parsed. */
 export interface StripFlags {
@@ -35,6 +36,8 @@ export interface StripFlags {
  * thread busy for several times that; stopping a helper that is still starting delays the exit.
  */
 const minFilesBeforeJudging = 2;
+/** How often the cleaning loop lets signals through. */
+const yieldEveryMs = 50;
 const minRemainingMs = 300;
 const minFilesPerHelper = 16;
 const defaultMaxJobs = 4;
@@ -76,7 +79,13 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
     overwrite: flags.overwrite === true,
     rename: flags.rename,
     seqWidth: Math.max(4, String(entries.length).length),
+    inputs: new Set(
+      entries.flatMap((entry) =>
+        'error' in entry || entry.absolute === null ? [] : [entry.absolute],
+      ),
+    ),
   };
+  if (plan.inPlace) countLinks(entries);
   const clashes = plainNameClashes(entries, plan);
   const progress = await startProgress(entries.length, json);
   const records: (StripRecord | undefined)[] = new Array<StripRecord | undefined>(entries.length);
@@ -107,16 +116,40 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
   const claimed = new Map<string, string>();
   const clean = (item: WorkItem): Promise<StripRecord> =>
     cleanFile(item.entry, item.index, plan, reader, claimed);
-  const threads = flags.jobs ?? Math.min(availableParallelism(), defaultMaxJobs);
+  const threads = flags.jobs ?? defaultThreads();
   const shareable = threads > 1 && !toStdout && flags.rename !== 'hash' && !paths.includes('-');
-  await cleanAll(items, plan, shareable ? threads : 1, clean, settle);
-  lines.flush();
-  errors.flush();
-  progress.stop();
+  const stop = new StopSignal();
+  const release = stop.listen();
+  try {
+    await cleanAll(items, plan, shareable ? threads : 1, clean, settle, stop);
+  } finally {
+    release();
+    lines.flush();
+    errors.flush();
+    progress.stop();
+  }
   const all = records.filter((record) => record !== undefined);
   if (json) process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
   printSummary(all);
+  if (stop.requested) {
+    process.stderr.write(
+      `stopped by a signal: ${records.length - all.length} of ${records.length} inputs were not started\n`,
+    );
+    return process.exitCode === 143 ? 143 : 130;
+  }
   return all.some((record) => record.status === 'refused') ? 1 : 0;
+}
+
+/**
+ * One thread per core, up to `defaultMaxJobs`; one alone when the machine is already busy (the
+ * last minute's load average at least the core count). A helper thread pays for itself only
+ * with a core to spare: on a busy machine it spends more on its own copy of the compiled code
+ * than it gains.
+ */
+function defaultThreads(): number {
+  const cores = availableParallelism();
+  const [load = 0] = loadavg();
+  return load >= cores ? 1 : Math.min(cores, defaultMaxJobs);
 }
 
 /**
@@ -129,6 +162,7 @@ async function cleanAll(
   threads: number,
   clean: (item: WorkItem) => Promise<StripRecord>,
   settle: (index: number, record: StripRecord) => void,
+  stop: StopSignal,
 ): Promise<void> {
   const settled = new Uint8Array(items.length);
   const report = (position: number, record: StripRecord): void => {
@@ -140,7 +174,14 @@ async function cleanAll(
   let helpers: HelperThreads | null = null;
   let taken = 0;
   let own = 0;
+  let lastYield = performance.now();
   for (;;) {
+    // Signals are handled between files: let the event loop run now and then.
+    if (performance.now() - lastYield > yieldEveryMs) {
+      await new Promise((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+    }
+    if (stop.requested) break;
     const position = helpers === null ? (taken < items.length ? taken++ : -1) : helpers.claim();
     if (position < 0) break;
     report(position, await clean(items[position] as WorkItem));
@@ -150,11 +191,13 @@ async function cleanAll(
       for (const [done, record] of helpers.poll()) report(done, record);
     } else if (threads > 1) {
       const count = helpersWorth(own - 1, performance.now() - firstDone, items.length - taken);
-      if (count > 0) helpers = new HelperThreads(items, plan, taken, Math.min(count, threads - 1));
+      if (count > 0)
+        helpers = new HelperThreads(items, plan, taken, Math.min(count, threads - 1), stop.flag);
     }
   }
   if (helpers === null) return;
   for (const [done, record] of await helpers.finish(own)) report(done, record);
+  if (stop.requested) return;
   // Inputs taken by a helper that stopped early are cleaned here.
   for (const [position, item] of items.entries())
     if (settled[position] === 0) report(position, await clean(item));
@@ -175,6 +218,21 @@ function plainTarget(entry: InputFile, plan: Plan): string | null {
   if (plan.inPlace) return entry.absolute === null ? null : realpathOrSelf(entry.absolute);
   if (plan.outDir === null || plan.rename !== undefined || entry.absolute === null) return null;
   return path.join(plan.outDir, entry.relative);
+}
+
+/**
+ * Notes each file's hard links before anything is written: cleaning one name of a file in place
+ * changes the count that the file's other names show.
+ */
+function countLinks(entries: readonly WalkEntry[]): void {
+  for (const entry of entries) {
+    if ('error' in entry || entry.absolute === null) continue;
+    try {
+      entry.links = statSync(entry.absolute).nlink;
+    } catch {
+      // Gone already: its refusal comes when it is read.
+    }
+  }
 }
 
 /** Inputs that would be written to the same output, or onto themselves: each is refused. */

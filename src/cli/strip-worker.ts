@@ -4,14 +4,15 @@ import { workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { cleanFile } from './clean-file.js';
 import { ReadBuffer } from './files.js';
+import { stopRequested } from './stop.js';
 import type { HelperJob, HelperReport } from './threads.js';
 
 const port = workerData as MessagePort;
-const [{ items, plan, next }] = (await once(port, 'message')) as [HelperJob];
+const [{ items, plan, next, stop }] = (await once(port, 'message')) as [HelperJob];
 port.unref();
 const reader = new ReadBuffer();
 const claimed = new Map<string, string>();
-for (;;) {
+while (!stopRequested(stop)) {
   const position = Atomics.add(next, 0, 1);
   const item = items[position];
   if (item === undefined) break;

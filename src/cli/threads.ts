@@ -27,6 +27,8 @@ export interface HelperJob {
   plan: Plan;
   /** `next[0]` is the position in `items` of the next input to take. */
   next: Int32Array;
+  /** Non-zero once the run is to stop: no further input is taken. */
+  stop: Int32Array;
 }
 
 /** A finished input: its position in `items`, and its record. */
@@ -42,6 +44,7 @@ export class HelperThreads {
   private readonly next = new Int32Array(new SharedArrayBuffer(4));
   private readonly helpers: Helper[] = [];
   private readonly total: number;
+  private readonly stop: Int32Array;
   private received = 0;
   private wake: (() => void) | null = null;
 
@@ -49,16 +52,31 @@ export class HelperThreads {
    * Starts `count` helpers on `items`, from position `from` on (the caller has taken those
    * before it). Positions are then taken with `claim`, by the caller and the helpers alike.
    */
-  constructor(items: readonly WorkItem[], plan: Plan, from: number, count: number) {
+  constructor(
+    items: readonly WorkItem[],
+    plan: Plan,
+    from: number,
+    count: number,
+    stop: Int32Array = new Int32Array(new SharedArrayBuffer(4)),
+  ) {
     this.total = items.length;
+    this.stop = stop;
     Atomics.store(this.next, 0, from);
-    const job: HelperJob = { items, plan, next: this.next };
+    const job: HelperJob = { items, plan, next: this.next, stop };
     for (let i = 0; i < count; i++) {
       const { port1, port2 } = new MessageChannel();
-      const worker = new Worker(new URL('./strip-worker.js', import.meta.url), {
-        workerData: port2,
-        transferList: [port2],
-      });
+      let worker: Worker;
+      try {
+        worker = new Worker(new URL('./strip-worker.js', import.meta.url), {
+          workerData: port2,
+          transferList: [port2],
+        });
+      } catch {
+        // No thread to be had (a limit on processes or threads): the others, or the caller
+        // alone, do the work.
+        port1.close();
+        break;
+      }
       // Helpers never hold the process open: the main thread waits for the work it hands out.
       worker.unref();
       const helper: Helper = { worker, port: port1, running: true };
@@ -99,7 +117,12 @@ export class HelperThreads {
    */
   async finish(ownCount: number): Promise<HelperReport[]> {
     const reports = this.poll();
-    while (ownCount + this.received < this.total && this.helpers.some((h) => h.running)) {
+    // Every position is cleaned by someone, unless the run was stopped: then only those taken.
+    const taken = (): number =>
+      Atomics.load(this.stop, 0) === 0
+        ? this.total
+        : Math.min(this.total, Atomics.load(this.next, 0));
+    while (ownCount + this.received < taken() && this.helpers.some((h) => h.running)) {
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         // Reports are polled rather than listened for; the caller has nothing else to do.

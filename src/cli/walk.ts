@@ -15,6 +15,8 @@ export interface InputFile {
    * the folder for a file found in a folder argument.
    */
   relative: string;
+  /** For an in-place clean: the file's hard links before anything was written. */
+  links?: number;
 }
 
 export type WalkEntry = InputFile | { display: string; error: PixwardenError };
