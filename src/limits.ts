@@ -92,20 +92,27 @@ export function parseLimit(name: LimitName, text: string, source: string): numbe
   return value;
 }
 
+/** Limits objects this module made (and froze): they need no second check. */
+const resolved = new WeakSet<object>([DEFAULT_LIMITS]);
+
+const ENV_NAMES = LIMIT_NAMES.map((name) => [name, envName(name)] as const);
+
 /**
  * The limits in force: the defaults, overridden by `PIXWARDEN_*` variables in `env`, overridden
- * by `overrides`.
+ * by `overrides`. Limits this function returned before come back as they are (each file of a
+ * batch does not pay for checking them again).
  * @throws ERR_INVALID_ARGUMENT for a variable or override that is not a whole number ≥ 0, or a
  *   key that names no limit.
  */
 export function resolveLimits(
-  overrides: Partial<Record<string, unknown>> = {},
-  env: Readonly<Record<string, string | undefined>> = {},
+  overrides: Partial<Record<string, unknown>> | Limits = DEFAULT_LIMITS,
+  env?: Readonly<Record<string, string | undefined>>,
 ): Limits {
+  if (env === undefined && resolved.has(overrides)) return overrides as unknown as Limits;
   const limits: Record<string, number> = { ...DEFAULT_LIMITS };
-  for (const name of LIMIT_NAMES) {
-    const text = env[envName(name)];
-    if (text !== undefined && text !== '') limits[name] = parseLimit(name, text, envName(name));
+  for (const [name, variable] of env === undefined ? [] : ENV_NAMES) {
+    const text = env?.[variable];
+    if (text !== undefined && text !== '') limits[name] = parseLimit(name, text, variable);
   }
   for (const [key, value] of Object.entries(overrides)) {
     if (value === undefined) continue;
@@ -122,7 +129,9 @@ export function resolveLimits(
     }
     limits[key] = value;
   }
-  return Object.freeze(limits as unknown as Limits);
+  const frozen = Object.freeze(limits as unknown as Limits);
+  resolved.add(frozen);
+  return frozen;
 }
 
 const UNITS: Record<LimitName, string> = {
@@ -205,43 +214,44 @@ export function checkFrameCount(format: string, frames: number, limit: number): 
 /**
  * Counts the segments of one file as a parser meets them, and refuses the file as soon as one
  * metadata segment is too large or there are too many: a file of a million tiny chunks is
- * refused after a thousand, not parsed whole.
+ * refused after a thousand, not parsed whole. Segments are named (by `nameOf`, from the key the
+ * parser has at hand: a marker code, a chunk type) only when one is refused.
  */
-export class SegmentCounter {
+export class SegmentCounter<Key extends number | string> {
   private count = 0;
+  private readonly maxSegments: number;
+  private readonly maxBytes: number;
 
   constructor(
     private readonly format: string,
-    private readonly limits: Limits,
-  ) {}
+    limits: Limits,
+    private readonly nameOf: (key: Key) => string,
+  ) {
+    this.maxSegments = limits.maxSegments;
+    this.maxBytes = limits.maxSegmentBytes;
+  }
 
   /**
    * Counts one segment; `metadataBytes` is its size when it holds metadata (and so is bound by
    * `maxSegmentBytes`), or undefined for structure.
    * @throws ERR_SEGMENT_COUNT_LIMIT, ERR_SEGMENT_SIZE_LIMIT
    */
-  add(name: string, offset: number, metadataBytes?: number): void {
-    this.count++;
-    if (over(this.count, this.limits.maxSegments)) {
+  add(key: Key, offset: number, metadataBytes?: number): void {
+    if (++this.count > this.maxSegments && this.maxSegments > 0) {
       throw limitError(
         'ERR_SEGMENT_COUNT_LIMIT',
-        `${this.format} has more than ${this.limits.maxSegments} segments (limit ${this.limits.maxSegments})`,
+        `${this.format} has more than ${this.maxSegments} segments (limit ${this.maxSegments}); the next is ${this.nameOf(key)} at offset ${offset}`,
         this.count,
-        this.limits.maxSegments,
+        this.maxSegments,
         'segments',
       );
     }
-    if (metadataBytes !== undefined) this.size(name, offset, metadataBytes);
-  }
-
-  /** @throws ERR_SEGMENT_SIZE_LIMIT */
-  size(name: string, offset: number, bytes: number): void {
-    if (over(bytes, this.limits.maxSegmentBytes)) {
+    if (metadataBytes !== undefined && metadataBytes > this.maxBytes && this.maxBytes > 0) {
       throw limitError(
         'ERR_SEGMENT_SIZE_LIMIT',
-        `${this.format} ${name} at offset ${offset} holds ${bytes} bytes, limit ${this.limits.maxSegmentBytes}`,
-        bytes,
-        this.limits.maxSegmentBytes,
+        `${this.format} ${this.nameOf(key)} at offset ${offset} holds ${metadataBytes} bytes, limit ${this.maxBytes}`,
+        metadataBytes,
+        this.maxBytes,
         'bytes',
       );
     }

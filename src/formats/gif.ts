@@ -55,12 +55,16 @@ function subBlockData(view: ByteView, pos: number, end: number): Uint8Array {
   return concat(pieces);
 }
 
+function extensionName(label: number): string {
+  return `extension 0x${label.toString(16)}`;
+}
+
 export const gif: FormatHandler = {
   format: 'gif',
 
   parse(bytes: Uint8Array, options: ParseOptions = {}): ParsedImage {
     const { memo, limits = DEFAULT_LIMITS } = options;
-    const counter = new SegmentCounter('GIF', limits);
+    const counter = new SegmentCounter('GIF', limits, extensionName);
     let controls = 0;
     const view = new ByteView(bytes, 'GIF');
     const version = view.latin1(0, 6, 'header');
@@ -112,7 +116,7 @@ export const gif: FormatHandler = {
         // One graphic control block per frame is frame structure; any other extension (and
         // extra control blocks) is counted, and bounded in size.
         if (label !== GRAPHIC_CONTROL || ++controls > frames + 1)
-          counter.add(`extension 0x${label.toString(16)}`, start, pos - start);
+          counter.add(label, start, pos - start);
         classifyExtension(view, label, start, pos, parts, blocks);
       } else {
         throw malformed(`GIF has unknown block 0x${introducer.toString(16)} at offset ${pos}`);

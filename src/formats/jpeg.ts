@@ -101,7 +101,7 @@ export const jpeg: FormatHandler = {
 
   parse(bytes: Uint8Array, options: ParseOptions = {}): ParsedImage {
     const { memo, limits = DEFAULT_LIMITS } = options;
-    const counter = new SegmentCounter('JPEG', limits);
+    const counter = new SegmentCounter('JPEG', limits, markerName);
     const view = new ByteView(bytes, 'JPEG');
     if (view.u16be(0, 'SOI') !== 0xffd8) throw malformed('JPEG does not start with SOI');
     const parts: Part[] = [{ name: 'SOI', start: 0, end: 2, role: 'image', category: 'unknown' }];
@@ -186,7 +186,7 @@ export const jpeg: FormatHandler = {
       // most 64 KiB, so only a lowered limit can refuse one for its size.)
       const metadata =
         marker >= APP0 && marker <= 0xef ? length - 2 : marker === COM ? length - 2 : undefined;
-      counter.add(markerName(marker), markerAt, metadata);
+      counter.add(marker, markerAt, metadata);
 
       if (SOF_MARKERS.has(marker)) {
         if (sawFrame) throw malformed('JPEG has more than one frame header');

@@ -148,7 +148,7 @@ export const png: FormatHandler = {
 
   parse(bytes: Uint8Array, options: ParseOptions = {}): ParsedImage {
     const { memo, detail = 'strip', limits = DEFAULT_LIMITS } = options;
-    const counter = new SegmentCounter('PNG', limits);
+    const counter = new SegmentCounter('PNG', limits, (type: string) => `chunk ${type}`);
     const view = new ByteView(bytes, 'PNG');
     const text: TextBudget = {
       detail,

@@ -39,7 +39,7 @@ export const webp: FormatHandler = {
 
   parse(bytes: Uint8Array, options: ParseOptions = {}): ParsedImage {
     const { limits = DEFAULT_LIMITS } = options;
-    const counter = new SegmentCounter('WebP', limits);
+    const counter = new SegmentCounter('WebP', limits, printableFourcc);
     const view = new ByteView(bytes, 'WebP');
     if (view.latin1(0, 4, 'RIFF') !== 'RIFF' || view.latin1(8, 4, 'WEBP') !== 'WEBP') {
       throw malformed('WebP does not start with RIFF....WEBP');
@@ -78,7 +78,7 @@ export const webp: FormatHandler = {
       // every other chunk is counted, and those that carry metadata are bounded in size.
       if (fourcc === 'ANMF') checkFrameCount('WebP', frames + 1, limits.maxLosslessFrames);
       else if (fourcc === 'VP8X' || fourcc === 'ANIM') counter.add(fourcc, pos);
-      else if (!IMAGE_CHUNKS.has(fourcc)) counter.add(printableFourcc(fourcc), pos, size);
+      else if (!IMAGE_CHUNKS.has(fourcc)) counter.add(fourcc, pos, size);
       pos = part.end;
 
       if (fourcc === 'VP8X') {
