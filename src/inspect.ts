@@ -7,6 +7,7 @@ import { isStandardProfileName, parseIcc } from './metadata/icc.js';
 import { checkFileSize, resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
 import { threatFindings } from './threats.js';
+import { thumbnailFindings } from './thumbnails.js';
 import { checkDeclaredType, extensionFinding } from './type-check.js';
 import type { Finding, Report, Risk } from './types.js';
 
@@ -45,7 +46,11 @@ export async function inspect(bytes: Uint8Array, options: InspectOptions = {}): 
     ...(await decodeBlocks(parsed.blocks)),
     ...profileFindings(parsed),
   ];
-  const findings = [...values, ...threatFindings(parsed, values)];
+  const findings = [
+    ...values,
+    ...threatFindings(parsed, values),
+    ...(await thumbnailFindings(bytes, parsed, limits)),
+  ];
   return {
     format,
     width: parsed.width,

@@ -1,0 +1,80 @@
+/**
+ * Embedded thumbnails compared with the main picture: one that shows the same picture passes,
+ * one that shows another (the uncropped original of case 01, or an edited-away part) is found.
+ * ExifTool writes the thumbnails into real JPEGs that sharp makes.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { inspect, strip } from '../src/index.js';
+import { CASES } from './helpers.js';
+
+const codes = async (file: Uint8Array, limits = {}): Promise<string[]> =>
+  (await inspect(file, { limits })).findings.map((f) => f.code);
+
+/** A 640 × 480 picture with structure (a gradient and a block), as a JPEG. */
+async function picture(flip: boolean): Promise<Buffer> {
+  const width = 640;
+  const height = 480;
+  const raw = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      const gx = flip ? width - 1 - x : x;
+      const block = gx > 400 && y > 100 && y < 300;
+      raw[i] = block ? 250 : (gx * 255) / width;
+      raw[i + 1] = (y * 255) / height;
+      raw[i + 2] = block ? 20 : 128;
+    }
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
+}
+
+async function withThumbnail(main: Buffer, thumbnailOf: Buffer): Promise<Buffer> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pixwarden-thumb-'));
+  const mainPath = path.join(dir, 'main.jpg');
+  const thumbPath = path.join(dir, 'thumb.jpg');
+  writeFileSync(mainPath, main);
+  writeFileSync(thumbPath, await sharp(thumbnailOf).resize(160, 120).jpeg().toBuffer());
+  const run = spawnSync('exiftool', [
+    '-q',
+    '-overwrite_original',
+    `-ThumbnailImage<=${thumbPath}`,
+    mainPath,
+  ]);
+  expect(run.status).toBe(0);
+  return readFileSync(mainPath);
+}
+
+describe('embedded thumbnails', () => {
+  it('finds the uncropped original in case 01', async () => {
+    const file = readFileSync(path.join(CASES, 'inputs', '01-exif-thumb-uncropped.jpg'));
+    const report = await inspect(file);
+    expect(report.findings).toContainEqual(
+      expect.objectContaining({ code: 'THUMBNAIL_MISMATCH', category: 'thumbnail', risk: 'high' }),
+    );
+    // And the clean copy holds no thumbnail at all.
+    expect(await codes((await strip(file)).bytes)).not.toContain('EMBEDDED_THUMBNAIL');
+  });
+
+  it('passes a thumbnail of the picture itself, and finds one of another picture', async () => {
+    const main = await picture(false);
+    const same = await withThumbnail(main, main);
+    expect(await codes(same)).toContain('EMBEDDED_THUMBNAIL');
+    expect(await codes(same)).not.toContain('THUMBNAIL_MISMATCH');
+    const other = await withThumbnail(main, await picture(true));
+    expect(await codes(other)).toContain('THUMBNAIL_MISMATCH');
+  });
+
+  it('does not decode a picture over the decode limits: it says it did not compare', async () => {
+    const main = await picture(false);
+    const file = await withThumbnail(main, main);
+    const found = await codes(file, { maxPixels: 1000 });
+    expect(found).toContain('THUMBNAIL_NOT_COMPARED');
+    expect(found).not.toContain('THUMBNAIL_MISMATCH');
+  });
+});
