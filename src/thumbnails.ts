@@ -62,25 +62,28 @@ function distance(a: bigint, b: bigint): number {
 
 /** The JPEG thumbnail in an EXIF block's IFD1, bounded by the block. */
 async function exifThumbnail(tiff: Uint8Array): Promise<Uint8Array | null> {
-  const out = (await exifr.parse(Buffer.from(tiff), {
-    tiff: true,
-    ifd0: false,
-    exif: false,
-    gps: false,
-    interop: false,
-    ifd1: true,
-    makerNote: false,
-    userComment: false,
-    xmp: false,
-    icc: false,
-    iptc: false,
-    jfif: false,
-    ihdr: false,
-    mergeOutput: false,
-    translateKeys: false,
-    reviveValues: false,
-    silentErrors: true,
-  } as never)) as { ifd1?: Record<number, unknown> } | undefined;
+  // exifr throws on a TIFF header it does not know, whatever silentErrors says.
+  const out = (await exifr
+    .parse(Buffer.from(tiff), {
+      tiff: true,
+      ifd0: false,
+      exif: false,
+      gps: false,
+      interop: false,
+      ifd1: true,
+      makerNote: false,
+      userComment: false,
+      xmp: false,
+      icc: false,
+      iptc: false,
+      jfif: false,
+      ihdr: false,
+      mergeOutput: false,
+      translateKeys: false,
+      reviveValues: false,
+      silentErrors: true,
+    } as never)
+    .catch(() => undefined)) as { ifd1?: Record<number, unknown> } | undefined;
   const offset = out?.ifd1?.[0x0201];
   const length = out?.ifd1?.[0x0202];
   if (typeof offset !== 'number' || typeof length !== 'number' || length <= 0) return null;
