@@ -75,6 +75,8 @@ interface Text {
 }
 
 function blockTexts(block: MetadataBlock): Text[] {
+  // Pixels, not text.
+  if (block.kind === 'thumbnail') return [];
   if (block.kind === 'xmp' || (block.kind === 'text' && block.keyword === XMP_KEYWORD)) {
     const xml = block.text ?? Buffer.from(block.data).toString('utf8');
     return [

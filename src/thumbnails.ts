@@ -29,12 +29,29 @@ async function loadSharp(): Promise<Sharp | null> {
   }
 }
 
-async function differenceHash(sharp: Sharp, bytes: Uint8Array, maxPixels: number): Promise<bigint> {
-  const pixels = await sharp(bytes, {
-    limitInputPixels: maxPixels === 0 ? false : maxPixels,
-    failOn: 'truncated',
-    animated: false,
-  })
+/** Raw RGB rows, as JFIF stores its thumbnail. */
+interface RawPicture {
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+}
+
+async function differenceHash(
+  sharp: Sharp,
+  picture: Uint8Array | RawPicture,
+  maxPixels: number,
+): Promise<bigint> {
+  const input =
+    picture instanceof Uint8Array
+      ? sharp(picture, {
+          limitInputPixels: maxPixels === 0 ? false : maxPixels,
+          failOn: 'truncated',
+          animated: false,
+        })
+      : sharp(picture.data, {
+          raw: { width: picture.width, height: picture.height, channels: 3 },
+        });
+  const pixels = await input
     .greyscale()
     .resize(hashWidth, hashHeight, { fit: 'fill' })
     .raw()
@@ -91,28 +108,52 @@ async function exifThumbnail(tiff: Uint8Array): Promise<Uint8Array | null> {
   return tiff.subarray(offset, offset + length);
 }
 
+interface Thumbnail {
+  readonly name: string;
+  readonly source: 'exif' | 'jfif';
+  readonly picture: Uint8Array | RawPicture;
+}
+
+async function thumbnailsOf(parsed: ParsedImage): Promise<Thumbnail[]> {
+  const found: Thumbnail[] = [];
+  if (parsed.exif !== null) {
+    const jpeg = await exifThumbnail(parsed.exif);
+    if (jpeg !== null) found.push({ name: 'IFD1 thumbnail', source: 'exif', picture: jpeg });
+  }
+  for (const block of parsed.blocks) {
+    if (block.kind !== 'thumbnail' || block.name !== 'JFIF thumbnail') continue;
+    const [width = 0, height = 0] = (block.keyword ?? '').split('x').map(Number);
+    if (width > 0 && height > 0)
+      found.push({
+        name: block.name,
+        source: 'jfif',
+        picture: { data: block.data, width, height },
+      });
+  }
+  return found;
+}
+
 /**
- * Findings for embedded thumbnails that do not match the main picture, or that could not be
- * compared (the picture is over the decode limits, or either will not decode).
+ * Findings for embedded thumbnails (EXIF IFD1, JFIF) that do not match the main picture, or that
+ * could not be compared (the picture is over the decode limits, or will not decode).
  */
 export async function thumbnailFindings(
   bytes: Uint8Array,
   parsed: ParsedImage,
   limits: Limits,
 ): Promise<Finding[]> {
-  if (parsed.exif === null) return [];
-  const thumbnail = await exifThumbnail(parsed.exif);
-  if (thumbnail === null) return [];
-  const notCompared = (why: string): Finding[] => [
-    {
-      code: 'THUMBNAIL_NOT_COMPARED',
-      category: 'thumbnail',
-      source: 'exif',
-      name: 'IFD1 thumbnail',
-      value: why,
-      risk: 'medium',
-    },
-  ];
+  const thumbnails = await thumbnailsOf(parsed);
+  if (thumbnails.length === 0) return [];
+  const finding = (thumbnail: Thumbnail, code: string, value: string, risk: Finding['risk']) => ({
+    code,
+    category: 'thumbnail' as const,
+    source: thumbnail.source,
+    name: thumbnail.name,
+    value,
+    risk,
+  });
+  const notCompared = (why: string): Finding[] =>
+    thumbnails.map((t) => finding(t, 'THUMBNAIL_NOT_COMPARED', why, 'medium'));
   try {
     checkDecodeLimits({ width: parsed.width, height: parsed.height, frames: 1 }, limits);
   } catch (error: unknown) {
@@ -121,23 +162,33 @@ export async function thumbnailFindings(
   const sharp = await loadSharp();
   if (sharp === null) return notCompared('sharp is not installed');
   let main: bigint;
-  let small: bigint;
   try {
     main = await differenceHash(sharp, bytes, limits.maxPixels);
-    small = await differenceHash(sharp, thumbnail, maxThumbnailPixels);
   } catch {
-    return notCompared('the picture or the thumbnail does not decode');
+    return notCompared('the main picture does not decode');
   }
-  const apart = distance(main, small);
-  if (apart <= maxDistance) return [];
-  return [
-    {
-      code: 'THUMBNAIL_MISMATCH',
-      category: 'thumbnail',
-      source: 'exif',
-      name: 'IFD1 thumbnail',
-      value: `shows another picture than the main one (${apart} of 64 hash bits differ)`,
-      risk: 'high',
-    },
-  ];
+  const findings: Finding[] = [];
+  for (const thumbnail of thumbnails) {
+    let small: bigint;
+    try {
+      small = await differenceHash(sharp, thumbnail.picture, maxThumbnailPixels);
+    } catch {
+      findings.push(
+        finding(thumbnail, 'THUMBNAIL_NOT_COMPARED', 'the thumbnail does not decode', 'medium'),
+      );
+      continue;
+    }
+    const apart = distance(main, small);
+    if (apart > maxDistance) {
+      findings.push(
+        finding(
+          thumbnail,
+          'THUMBNAIL_MISMATCH',
+          `shows another picture than the main one (${apart} of 64 hash bits differ)`,
+          'high',
+        ),
+      );
+    }
+  }
+  return findings;
 }

@@ -70,6 +70,34 @@ describe('embedded thumbnails', () => {
     expect(await codes(other)).toContain('THUMBNAIL_MISMATCH');
   });
 
+  it('compares a JFIF thumbnail (raw RGB) the same way', async () => {
+    const withJfif = async (main: Buffer, of: Buffer): Promise<Buffer> => {
+      const rgb = await sharp(of).resize(16, 12, { fit: 'fill' }).removeAlpha().raw().toBuffer();
+      const payload = Buffer.concat([
+        Buffer.from('JFIF\0', 'latin1'),
+        Buffer.of(1, 2, 0, 0, 1, 0, 1, 16, 12),
+        rgb,
+      ]);
+      const app0 = Buffer.concat([Buffer.of(0xff, 0xe0, 0, 0), payload]);
+      app0.writeUInt16BE(payload.length + 2, 2);
+      // Replace the encoder's own APP0 (right after SOI) with one that carries a thumbnail.
+      const rest = main[3] === 0xe0 ? main.subarray(4 + main.readUInt16BE(4)) : main.subarray(2);
+      return Buffer.concat([Buffer.of(0xff, 0xd8), app0, rest]);
+    };
+    const main = await picture(false);
+    const same = await codes(await withJfif(main, main));
+    expect(same).toContain('EMBEDDED_THUMBNAIL');
+    expect(same).not.toContain('THUMBNAIL_MISMATCH');
+    const other = (await inspect(await withJfif(main, await picture(true)))).findings;
+    expect(other).toContainEqual(
+      expect.objectContaining({
+        code: 'THUMBNAIL_MISMATCH',
+        source: 'jfif',
+        name: 'JFIF thumbnail',
+      }),
+    );
+  });
+
   it('does not decode a picture over the decode limits: it says it did not compare', async () => {
     const main = await picture(false);
     const file = await withThumbnail(main, main);

@@ -230,7 +230,7 @@ export const jpeg: FormatHandler = {
           category: 'unknown',
         });
       } else if (marker === APP0) {
-        classifyApp0(view, segment, parts, findings);
+        classifyApp0(view, segment, parts, findings, blocks);
       } else if (marker === APP1) {
         if (startsWith(view, segment, EXIF_ID)) {
           const tiff = bytes.subarray(segment.payload + 6, segment.end);
@@ -475,7 +475,13 @@ function scanEnd(bytes: Uint8Array, from: number): number {
  * APP0 holds JFIF (kept, with any thumbnail removed), JFXX (an extension segment whose only
  * use is a thumbnail: dropped) or something else (dropped).
  */
-function classifyApp0(view: ByteView, segment: Segment, parts: Part[], findings: Finding[]): void {
+function classifyApp0(
+  view: ByteView,
+  segment: Segment,
+  parts: Part[],
+  findings: Finding[],
+  blocks: MetadataBlock[],
+): void {
   const size = segment.end - segment.start;
   if (startsWith(view, segment, JFIF_ID) && segment.end - segment.payload >= 14) {
     const thumbW = view.u8(segment.payload + 12, 'JFIF thumbnail width');
@@ -489,6 +495,16 @@ function classifyApp0(view: ByteView, segment: Segment, parts: Part[], findings:
         name: 'APP0 JFIF',
         value: size,
         risk: 'low',
+      });
+    }
+    const thumbBytes = thumbW * thumbH * 3;
+    if (thumbBytes > 0 && segment.payload + 14 + thumbBytes <= segment.end) {
+      // Uncompressed RGB, row by row: inspect compares it with the main picture.
+      blocks.push({
+        kind: 'thumbnail',
+        name: 'JFIF thumbnail',
+        keyword: `${thumbW}x${thumbH}`,
+        data: view.bytes.subarray(segment.payload + 14, segment.payload + 14 + thumbBytes),
       });
     }
     if (thumbW * thumbH > 0) {
