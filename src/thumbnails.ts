@@ -5,9 +5,10 @@
  * while it is decoded), under the decode limits, and compared by a difference hash.
  */
 import exifr from 'exifr';
-import type SharpFactory from 'sharp';
 import type { ParsedImage } from './formats/types.js';
 import { checkDecodeLimits } from './limits.js';
+import { pixelDecoder } from './pixels.js';
+import type { Sharp } from './pixels.js';
 import type { Limits } from './limits.js';
 import type { Finding } from './types.js';
 
@@ -18,16 +19,6 @@ const hashHeight = 8;
 const maxDistance = 14;
 /** A thumbnail is a small picture: one claiming more pixels than this is not decoded. */
 const maxThumbnailPixels = 4_000_000;
-
-type Sharp = typeof SharpFactory;
-
-async function loadSharp(): Promise<Sharp | null> {
-  try {
-    return (await import('sharp')).default;
-  } catch {
-    return null;
-  }
-}
 
 /** Raw RGB rows, as JFIF stores its thumbnail. */
 interface RawPicture {
@@ -159,7 +150,7 @@ export async function thumbnailFindings(
   } catch (error: unknown) {
     return notCompared(error instanceof Error ? error.message : 'over the decode limits');
   }
-  const sharp = await loadSharp();
+  const sharp = await pixelDecoder();
   if (sharp === null) return notCompared('sharp is not installed');
   let main: bigint;
   try {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { inspect, strip } from '../src/index.js';
+import { pixelDecoder } from '../src/pixels.js';
 import { CASES } from './helpers.js';
 
 const codes = async (file: Uint8Array, limits = {}): Promise<string[]> =>
@@ -49,6 +50,23 @@ async function withThumbnail(main: Buffer, thumbnailOf: Buffer): Promise<Buffer>
   expect(run.status).toBe(0);
   return readFileSync(mainPath);
 }
+
+describe('the pixel decoder', () => {
+  it('opens only the JPEG, PNG, WebP and GIF loaders', async () => {
+    const decoder = await pixelDecoder();
+    if (decoder === null) throw new Error('sharp is not installed');
+    const small = { create: { width: 4, height: 4, channels: 3 as const, background: 'red' } };
+    for (const format of ['jpeg', 'png', 'webp', 'gif'] as const) {
+      const file = await sharp(small).toFormat(format).toBuffer();
+      const pixels = await decoder(file).removeAlpha().raw().toBuffer();
+      expect(pixels).toHaveLength(48);
+    }
+    const tiff = await sharp(small).tiff().toBuffer();
+    await expect(decoder(tiff).raw().toBuffer()).rejects.toThrow(/unsupported image format/);
+    const svg = readFileSync(path.join(CASES, 'inputs', '14-svg-script.svg'));
+    await expect(decoder(svg).raw().toBuffer()).rejects.toThrow(/unsupported image format/);
+  });
+});
 
 describe('embedded thumbnails', () => {
   it('finds the uncropped original in case 01', async () => {
