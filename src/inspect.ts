@@ -1,5 +1,5 @@
 /** inspect: what a file reveals, grouped and ranked by risk. */
-import { detectFormat } from './detect.js';
+import { detectFormat, requireBytes } from './detect.js';
 import { handlerFor } from './formats/index.js';
 import type { ParsedImage } from './formats/types.js';
 import { decodeBlocks } from './metadata/decode.js';
@@ -8,7 +8,8 @@ import { checkFileSize, resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
 import { threatFindings } from './threats.js';
 import { thumbnailFindings } from './thumbnails.js';
-import { checkDeclaredType, extensionFinding } from './type-check.js';
+import { checkOptions } from './options.js';
+import { checkDeclaredType, declaredTypeFinding, extensionFinding } from './type-check.js';
 import type { Finding, Report, Risk } from './types.js';
 
 export interface InspectOptions {
@@ -34,14 +35,19 @@ const RISK_ORDER: Record<Risk, number> = { low: 1, medium: 2, high: 3 };
  *   cannot be parsed; ERR_FILE_SIZE_LIMIT, ERR_PIXEL_LIMIT, ERR_FRAME_LIMIT,
  *   ERR_SEGMENT_SIZE_LIMIT or ERR_SEGMENT_COUNT_LIMIT past the limits.
  */
-export async function inspect(bytes: Uint8Array, options: InspectOptions = {}): Promise<Report> {
+export async function inspect(bytes: Uint8Array, given: InspectOptions = {}): Promise<Report> {
+  const options = checkOptions(given);
   const limits = resolveLimits(options.limits);
-  const format = await detectFormat(bytes);
+  requireBytes(bytes);
   checkFileSize(bytes.length, limits.maxFileBytes);
+  const format = await detectFormat(bytes);
   checkDeclaredType(format, options.declaredType, options.allowTypeMismatch === true);
   const parsed = handlerFor(format).parse(bytes, { detail: 'inspect', limits });
   const values = [
     ...extensionFinding(format, options.fileName),
+    ...(options.allowTypeMismatch === true
+      ? declaredTypeFinding(format, options.declaredType)
+      : []),
     ...parsed.findings,
     ...(await decodeBlocks(parsed.blocks)),
     ...profileFindings(parsed),

@@ -155,9 +155,12 @@ function limitError(code: ErrorCode, message: string, value: number, limit: numb
   return pixwardenError(code, message, { value, limit, unit });
 }
 
+/** Pixels in megapixels for a message; small counts are given in pixels, so none reads as 0. */
 function megapixels(pixels: number): string {
   const mp = pixels / 1e6;
-  return mp >= 10 ? String(Math.round(mp)) : mp.toFixed(1);
+  if (mp >= 10) return `${Math.round(mp)} megapixels`;
+  if (mp >= 0.1) return `${mp.toFixed(1)} megapixels`;
+  return `${pixels} pixels`;
 }
 
 /**
@@ -190,7 +193,7 @@ export function checkLosslessPixels(
   if (over(pixels, limits.maxLosslessPixels)) {
     throw limitError(
       'ERR_PIXEL_LIMIT',
-      `${what} is ${width} × ${height} = ${megapixels(pixels)} megapixels, limit ${megapixels(limits.maxLosslessPixels)}`,
+      `${what} is ${width} × ${height} = ${megapixels(pixels)}, limit ${megapixels(limits.maxLosslessPixels)} (${limits.maxLosslessPixels} pixels)`,
       pixels,
       limits.maxLosslessPixels,
       'pixels',
@@ -246,7 +249,15 @@ export class SegmentCounter<Key extends number | string> {
         'segments',
       );
     }
-    if (metadataBytes !== undefined && metadataBytes > this.maxBytes && this.maxBytes > 0) {
+    if (metadataBytes !== undefined) this.bound(key, offset, metadataBytes);
+  }
+
+  /**
+   * Bounds the size of a segment that is not counted (one that each frame may have).
+   * @throws ERR_SEGMENT_SIZE_LIMIT
+   */
+  bound(key: Key, offset: number, metadataBytes: number): void {
+    if (metadataBytes > this.maxBytes && this.maxBytes > 0) {
       throw limitError(
         'ERR_SEGMENT_SIZE_LIMIT',
         `${this.format} ${this.nameOf(key)} at offset ${offset} holds ${metadataBytes} bytes, limit ${this.maxBytes}`,
@@ -271,8 +282,24 @@ export interface PictureSize {
  * For callers about to decode pixels (transforms, thumbnail comparison).
  * @throws ERR_DIMENSION_LIMIT, ERR_PIXEL_LIMIT, ERR_FRAME_LIMIT
  */
-export function checkDecodeLimits(size: PictureSize, limits: Limits): void {
+export function checkDecodeLimits(
+  size: PictureSize,
+  given: Partial<Limits> = DEFAULT_LIMITS,
+): void {
+  const limits = resolveLimits(given);
   const { width, height, frames } = size;
+  for (const [name, value] of [
+    ['width', width],
+    ['height', height],
+    ['frames', frames],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw pixwardenError(
+        'ERR_INVALID_ARGUMENT',
+        `the picture's ${name} must be a whole number ≥ 0, not ${String(value)}`,
+      );
+    }
+  }
   const side = Math.max(width, height);
   if (over(side, limits.maxDimension)) {
     throw limitError(
@@ -287,7 +314,7 @@ export function checkDecodeLimits(size: PictureSize, limits: Limits): void {
   if (over(pixels, limits.maxPixels)) {
     throw limitError(
       'ERR_PIXEL_LIMIT',
-      `${width} × ${height} = ${megapixels(pixels)} megapixels, limit ${megapixels(limits.maxPixels)} to be decoded`,
+      `${width} × ${height} = ${megapixels(pixels)}, limit ${megapixels(limits.maxPixels)} to be decoded`,
       pixels,
       limits.maxPixels,
       'pixels',
@@ -298,7 +325,7 @@ export function checkDecodeLimits(size: PictureSize, limits: Limits): void {
   if (over(total, 4 * limits.maxPixels)) {
     throw limitError(
       'ERR_PIXEL_LIMIT',
-      `${frames} frames of ${width} × ${height} = ${megapixels(total)} megapixels in all, limit ${megapixels(4 * limits.maxPixels)}`,
+      `${frames} frames of ${width} × ${height} = ${megapixels(total)} in all, limit ${megapixels(4 * limits.maxPixels)}`,
       total,
       4 * limits.maxPixels,
       'pixels',

@@ -19,6 +19,7 @@ import {
 import type { CarriedTags } from './metadata/exif.js';
 import { isSrgbName, parseIcc, scrubProfile } from './metadata/icc.js';
 import { checkFileSize, resolveLimits } from './limits.js';
+import { checkOptions } from './options.js';
 import type { Limits } from './limits.js';
 import { DEFAULT_POLICY, checkPolicy, keeps } from './policy.js';
 import { checkDeclaredType, extensionFinding } from './type-check.js';
@@ -54,8 +55,9 @@ export interface StripResult {
 export async function strip(
   bytes: Uint8Array,
   policy: StripPolicy = DEFAULT_POLICY,
-  options: StripOptions = {},
+  given: StripOptions = {},
 ): Promise<StripResult> {
+  const options = checkOptions(given);
   requireBytes(bytes);
   const checked = checkPolicy(policy);
   const limits = resolveLimits(options.limits);

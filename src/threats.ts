@@ -5,8 +5,9 @@
  * file paths or URLs in text chunks and profile names (the kind of value that once made a
  * converter copy a server's files into its output).
  *
- * Every pattern is linear in the text it searches, and every text searched is bounded by the
- * segment limits and the inflation cap.
+ * No pattern backtracks over more than a short, bounded stretch of text, and at most
+ * `maxScannedChars` of one file's text are searched: a megabyte of crafted text costs
+ * milliseconds, not minutes.
  */
 import { latin1 } from './bounds.js';
 import type { MetadataBlock, ParsedImage } from './formats/types.js';
@@ -14,8 +15,10 @@ import type { Finding, Source } from './types.js';
 
 /** HTML elements that run script, load resources or take over a page. */
 const MARKUP =
-  /<\s*\/?\s*(script|iframe|frame|frameset|object|embed|applet|svg|math|img|image|video|audio|source|a|body|html|head|style|link|meta|base|form|input|button|textarea)(?=[\s/>])/i;
-const EVENT_HANDLER = /\bon[a-z]{3,20}\s*=/i;
+  /<\/?(script|iframe|frame|frameset|object|embed|applet|svg|math|img|image|video|audio|source|a|body|html|head|style|link|meta|base|form|input|button|textarea)(?=[\s/>])/i;
+/** HTML event handlers by name (a generic "on…=" would match XMP properties such as onlineSource). */
+const EVENT_HANDLER =
+  /\bon(load|error|click|dblclick|mouse[a-z]{2,8}|key[a-z]{2,5}|focus|focusin|blur|submit|change|input|abort|animation[a-z]{3,9}|begin|end|toggle|pointer[a-z]{2,6}|touch[a-z]{3,6}|wheel|scroll|resize|unload|beforeunload|message|hashchange|pageshow|show|select|drag[a-z]{0,5}|drop|copy|cut|paste|play|pause|canplay|invalid|reset|search|transitionend)\s*=/i;
 const SCRIPT_URL = /\b(javascript|vbscript|livescript)\s*:|\bdata\s*:\s*text\/html/i;
 const PHP_OPENER = /<\?(php\b|=)/i;
 /** Shell openers, looked for in decoded text only: in binary data they occur by chance. */
@@ -33,6 +36,8 @@ const PATH =
 const XMP_KEYWORD = 'XML:com.adobe.xmp';
 
 const excerptChars = 80;
+/** Text searched per file, over all its metadata. */
+const maxScannedChars = 4 * 1024 * 1024;
 
 function excerpt(text: string, index: number): string {
   const start = Math.max(0, index - 20);
@@ -84,7 +89,7 @@ function blockTexts(block: MetadataBlock): Text[] {
         where: block.name,
         source: 'xmp',
         text: unescapeXml(xml),
-        decoded: false,
+        decoded: true,
         references: false,
       },
     ];
@@ -158,7 +163,10 @@ export function threatFindings(parsed: ParsedImage, values: readonly Finding[]):
     });
   };
   const texts = [...parsed.blocks.flatMap(blockTexts), ...findingTexts(values)];
+  let budget = maxScannedChars;
   for (const text of texts) {
+    if (budget <= 0) break;
+    budget -= text.text.length;
     const patterns = text.decoded
       ? [MARKUP, EVENT_HANDLER, SCRIPT_URL, PHP_OPENER]
       : [BINARY_MARKUP, SCRIPT_URL, PHP_OPENER];

@@ -17,6 +17,8 @@ const hashWidth = 9;
 const hashHeight = 8;
 /** Of 64 bits, more than this many differing means another picture (or another crop). */
 const maxDistance = 14;
+/** The most pixels of a main picture that is not a JPEG decoded for a comparison. */
+const maxWholeDecodePixels = 4_000_000;
 /** A thumbnail is a small picture: one claiming more pixels than this is not decoded. */
 const maxThumbnailPixels = 4_000_000;
 
@@ -150,6 +152,12 @@ export async function thumbnailFindings(
   } catch (error: unknown) {
     return notCompared(error instanceof Error ? error.message : 'over the decode limits');
   }
+  // A JPEG is shrunk while it is decoded; other formats are decoded whole, so a small file
+  // that draws a large picture would cost seconds of decoding for one comparison.
+  if (parsed.format !== 'jpeg' && parsed.width * parsed.height > maxWholeDecodePixels)
+    return notCompared(
+      `a ${parsed.format.toUpperCase()} of ${parsed.width} × ${parsed.height} is not decoded for a comparison`,
+    );
   const sharp = await pixelDecoder();
   if (sharp === null) return notCompared('sharp is not installed');
   let main: bigint;

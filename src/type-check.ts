@@ -36,6 +36,9 @@ export function checkDeclaredType(
   allow: boolean,
 ): void {
   if (declaredType === undefined || allow) return;
+  if (typeof declaredType !== 'string') {
+    throw pixwardenError('ERR_INVALID_ARGUMENT', 'declaredType must be a MIME type string');
+  }
   const declared = (declaredType.split(';')[0] ?? '').trim().toLowerCase();
   if (MIME_TYPES[format].includes(declared)) return;
   throw pixwardenError(
@@ -45,13 +48,35 @@ export function checkDeclaredType(
   );
 }
 
+/** A finding when bytes contradict a declared type that the policy allowed anyway. */
+export function declaredTypeFinding(
+  format: ImageFormat,
+  declaredType: string | undefined,
+): Finding[] {
+  if (typeof declaredType !== 'string') return [];
+  const declared = (declaredType.split(';')[0] ?? '').trim().toLowerCase();
+  if (MIME_TYPES[format].includes(declared)) return [];
+  return [
+    {
+      code: 'TYPE_MISMATCH',
+      category: 'structure',
+      source: 'container',
+      name: 'declared type',
+      value: `${declared.slice(0, 100)} for a ${format.toUpperCase()} file`,
+      risk: 'low',
+    },
+  ];
+}
+
 /**
  * A finding when a file's extension names another image format than its bytes (a WebP saved as
  * `.jpg` is common, and harmless once cleaned), or names no image format at all.
  */
 export function extensionFinding(format: ImageFormat, fileName: string | undefined): Finding[] {
-  if (fileName === undefined) return [];
-  const ext = path.extname(fileName).toLowerCase();
+  if (typeof fileName !== 'string') return [];
+  const base = path.basename(fileName).toLowerCase();
+  // A name that is only an extension (".png") is one all the same.
+  const ext = path.extname(base) === '' && base.startsWith('.') ? base : path.extname(base);
   if (ext === '' || EXTENSIONS[format].includes(ext)) return [];
   return [
     {

@@ -117,6 +117,7 @@ export const gif: FormatHandler = {
         // extra control blocks) is counted, and bounded in size.
         if (label !== GRAPHIC_CONTROL || ++controls > frames + 1)
           counter.add(label, start, pos - start);
+        else counter.bound(label, start, pos - start);
         classifyExtension(view, label, start, pos, parts, blocks);
       } else {
         throw malformed(`GIF has unknown block 0x${introducer.toString(16)} at offset ${pos}`);

@@ -116,6 +116,8 @@ function unneededReason(
 }
 
 const maxChunkDataBytes = 0x7fffffff;
+/** IDAT and fdAT chunks smaller than this count against the segment limit. */
+const minImageDataChunk = 1024;
 /** The keyword written into a kept iCCP chunk: the original may name a device or a person. */
 const ICCP_KEYWORD = 'ICC Profile';
 
@@ -229,9 +231,11 @@ export const png: FormatHandler = {
       seen.add(type);
       // Image data is bounded by the file size only, frame headers by the frame limit; every
       // other chunk is counted, and those that carry metadata are bounded in size.
+      // Image data chunks of a real size are not counted (a large picture is written in many of
+      // them); small ones are, or a file of millions of empty IDATs would pass.
       if (type === 'fcTL') {
         checkFrameCount('PNG', ++fcTLs, limits.maxLosslessFrames);
-      } else if (type !== 'IDAT' && type !== 'fdAT') {
+      } else if ((type !== 'IDAT' && type !== 'fdAT') || chunk.length < minImageDataChunk) {
         counter.add(type, chunk.start, rendering ? undefined : chunk.length);
       }
 
@@ -245,13 +249,17 @@ export const png: FormatHandler = {
       } else if (type === 'acTL') {
         frames = Math.max(1, view.u32be(chunk.data, 'acTL frame count'));
         checkFrameCount('PNG', frames, limits.maxLosslessFrames);
-      } else if (type === 'fcTL' && chunk.length >= 12) {
-        checkLosslessPixels(
-          `PNG frame ${fcTLs}`,
-          view.u32be(chunk.data + 4, 'frame width'),
-          view.u32be(chunk.data + 8, 'frame height'),
-          limits,
-        );
+      } else if (type === 'fcTL' && chunk.length >= 20) {
+        const frameW = view.u32be(chunk.data + 4, 'frame width');
+        const frameH = view.u32be(chunk.data + 8, 'frame height');
+        checkLosslessPixels(`PNG frame ${fcTLs}`, frameW, frameH, limits);
+        const x = view.u32be(chunk.data + 12, 'frame x offset');
+        const y = view.u32be(chunk.data + 16, 'frame y offset');
+        if (x + frameW > width || y + frameH > height) {
+          throw malformed(
+            `PNG frame ${fcTLs} (${frameW} × ${frameH} at ${x}, ${y}) does not fit the ${width} × ${height} canvas`,
+          );
+        }
       }
 
       if (type === 'PLTE' && !repeatedPalette) paletteEntries = chunk.length / 3;

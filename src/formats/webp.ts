@@ -14,6 +14,7 @@
 import { ByteView, ascii, concat } from '../bounds.js';
 import { malformed, truncated } from '../errors.js';
 import { DEFAULT_LIMITS, SegmentCounter, checkFrameCount, checkLosslessPixels } from '../limits.js';
+import type { Limits } from '../limits.js';
 import type { Finding } from '../types.js';
 import { oversizedProfile } from './profile-limit.js';
 import { trailerAt } from './trailer.js';
@@ -96,26 +97,33 @@ export const webp: FormatHandler = {
         if (fourcc === 'VP8 ' || fourcc === 'VP8L') {
           if (bitstream) throw malformed('WebP holds more than one image bitstream');
           bitstream = true;
+          const drawn = bitstreamSize(fourcc, data);
+          checkLosslessPixels('WebP image', drawn.width, drawn.height, limits);
           if (flags === null) {
-            const size2 = bitstreamSize(fourcc, data);
-            width = size2.width;
-            height = size2.height;
-            checkLosslessPixels('WebP image', width, height, limits);
+            width = drawn.width;
+            height = drawn.height;
+          } else if (drawn.width > width || drawn.height > height) {
+            throw malformed(
+              `WebP bitstream of ${drawn.width} × ${drawn.height} is larger than its ${width} × ${height} canvas`,
+            );
           }
         }
         let replacement = padOf(bytes, part, size);
         if (fourcc === 'ANMF') {
           frames++;
-          if (size >= 12) {
-            const frame = new ByteView(data, 'WebP ANMF');
-            checkLosslessPixels(
-              `WebP frame ${frames}`,
-              frame.u24le(6, 'frame width') + 1,
-              frame.u24le(9, 'frame height') + 1,
-              limits,
+          const frame = new ByteView(data, 'WebP ANMF');
+          const frameW = frame.u24le(6, 'frame width') + 1;
+          const frameH = frame.u24le(9, 'frame height') + 1;
+          checkLosslessPixels(`WebP frame ${frames}`, frameW, frameH, limits);
+          const x = 2 * frame.u24le(0, 'frame x');
+          const y = 2 * frame.u24le(3, 'frame y');
+          if (x + frameW > width || y + frameH > height) {
+            throw malformed(
+              `WebP frame ${frames} (${frameW} × ${frameH} at ${x}, ${y}) does not fit the ${width} × ${height} canvas`,
             );
           }
-          replacement = frameReplacement(bytes, part, data) ?? replacement;
+          replacement =
+            frameReplacement(bytes, part, data, { counter, limits, frameW, frameH }) ?? replacement;
         }
         parts.push({
           name: fourcc.trim(),
@@ -267,6 +275,12 @@ function frameReplacement(
   bytes: Uint8Array,
   part: { start: number; end: number },
   data: Uint8Array,
+  frame: {
+    counter: SegmentCounter<string>;
+    limits: Limits;
+    frameW: number;
+    frameH: number;
+  },
 ): Uint8Array | undefined {
   const view = new ByteView(data, 'WebP ANMF');
   view.need(0, 16, 'frame header');
@@ -283,6 +297,13 @@ function frameReplacement(
       if (fourcc !== 'ALPH') {
         if (drawn) throw malformed('WebP ANMF frame holds more than one bitstream');
         drawn = true;
+        const size = bitstreamSize(fourcc, data.subarray(pos + 8, pos + 8 + padded));
+        checkLosslessPixels('WebP frame bitstream', size.width, size.height, frame.limits);
+        if (size.width > frame.frameW || size.height > frame.frameH) {
+          throw malformed(
+            `WebP frame bitstream of ${size.width} × ${size.height} is larger than its ${frame.frameW} × ${frame.frameH} frame`,
+          );
+        }
       }
       const piece = data.subarray(pos, pos + 8 + padded);
       if (size % 2 === 1 && piece[piece.length - 1] !== 0) {
@@ -294,6 +315,8 @@ function frameReplacement(
         keep.push(piece);
       }
     } else {
+      // Anything else inside a frame is dropped, but counted and bounded like any chunk.
+      frame.counter.add(fourcc, part.start + 8 + pos, size);
       changed = true;
     }
     pos += 8 + padded;

@@ -18,6 +18,7 @@ import {
   ihdr,
   jpegWith,
   pngWith,
+  riff as riffChunk,
   seg,
   subBlocks,
   tiff,
@@ -279,5 +280,99 @@ describe('threat findings', () => {
     expect(second.findings).toContainEqual(
       expect.objectContaining({ code: 'SECOND_PICTURE', category: 'hidden-data' }),
     );
+  });
+});
+
+describe('attacks on the limits, found by attacking them', () => {
+  it('refuses a PNG of many empty IDAT chunks after a thousand, quickly', async () => {
+    const empty = chunk('IDAT');
+    const file = pngWith(Array.from({ length: 200_000 }, () => empty));
+    const started = performance.now();
+    expect(await refusal(strip(file))).toMatchObject({ code: 'ERR_SEGMENT_COUNT_LIMIT' });
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('checks the bitstream inside an extended WebP against the limit and the canvas', async () => {
+    const big = vp8l(16000, 16000);
+    expect(
+      await refusal(
+        strip(webpFile([vp8x(0, 16000, 16000), big]), undefined, {
+          limits: { maxLosslessPixels: 1_000_000 },
+        }),
+      ),
+    ).toMatchObject({ code: 'ERR_PIXEL_LIMIT' });
+    expect(await refusal(strip(webpFile([vp8x(0, 1, 1), big])))).toMatchObject({
+      code: 'ERR_MALFORMED',
+    });
+  });
+
+  it('checks animation frames against the canvas, and counts what they carry', async () => {
+    const frame = (width: number, extra: Buffer[]): Buffer => {
+      const head = Buffer.alloc(16);
+      head.writeUIntLE(width - 1, 6, 3);
+      head.writeUIntLE(0, 9, 3);
+      return riffChunk('ANMF', Buffer.concat([head, ...extra, vp8l(width, 1)]));
+    };
+    const anim = riffChunk('ANIM', Buffer.alloc(6));
+    expect(
+      await refusal(strip(webpFile([vp8x(0x02, 2, 2), anim, frame(16_000_000, [])]))),
+    ).toMatchObject({ code: 'ERR_MALFORMED' });
+    const spam = Array.from({ length: 1200 }, () => riffChunk('XYZW', 'x'));
+    expect(await refusal(strip(webpFile([vp8x(0x02, 2, 2), anim, frame(2, spam)])))).toMatchObject({
+      code: 'ERR_SEGMENT_COUNT_LIMIT',
+    });
+    const fctl = Buffer.alloc(26);
+    fctl.writeUInt32BE(16_000_000, 4);
+    fctl.writeUInt32BE(1, 8);
+    const actl = Buffer.alloc(8);
+    actl.writeUInt32BE(1, 0);
+    expect(await refusal(strip(pngWith([chunk('acTL', actl), chunk('fcTL', fctl)])))).toMatchObject(
+      { code: 'ERR_MALFORMED' },
+    );
+  });
+
+  it('bounds the size of a graphic control block like any other', async () => {
+    const control = Buffer.concat([Buffer.of(0x21, 0xf9), subBlocks('z'.repeat(5000))]);
+    expect(
+      await refusal(strip(gifWith([control]), undefined, { limits: { maxSegmentBytes: 4000 } })),
+    ).toMatchObject({ code: 'ERR_SEGMENT_SIZE_LIMIT' });
+  });
+
+  it('searches a megabyte of crafted text in milliseconds', async () => {
+    const file = pngWith([chunk('tEXt', `Comment\0<${' '.repeat(1024 * 1024 - 20)}`)]);
+    const started = performance.now();
+    await inspect(file);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('finds markup escaped in XMP attributes', async () => {
+    const xmp = (attribute: string): Buffer =>
+      jpegWith([
+        seg(
+          0xe1,
+          `http://ns.adobe.com/xap/1.0/\0<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description ${attribute}/></x:xmpmeta>`,
+        ),
+      ]);
+    for (const attribute of [
+      'dc:title="&lt;style&gt;x&lt;/style&gt;"',
+      'a:b="&lt;meta http-equiv=refresh&gt;"',
+      'onload="alert(1)"',
+    ]) {
+      const report = await inspect(xmp(attribute));
+      expect(report.findings.map((f) => f.code)).toContain('SCRIPT_IN_METADATA');
+    }
+    const plain = await inspect(xmp('plus:onlineSource="a shop"'));
+    expect(plain.findings.map((f) => f.code)).not.toContain('SCRIPT_IN_METADATA');
+  });
+
+  it('refuses options of the wrong shape with a code', async () => {
+    for (const options of [null, { limits: null }, { declaredType: 5 }, { fileName: 3 }]) {
+      expect(await refusal(strip(jpegWith(), undefined, options as never))).toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+      });
+    }
+    expect(() => {
+      checkDecodeLimits({ width: Number.NaN, height: 1, frames: 1 });
+    }).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }) as Error);
   });
 });

@@ -8,6 +8,14 @@ const flagsOf = (file: Uint8Array): number => Buffer.from(file)[20] ?? -1;
 const riffSizeOk = (file: Uint8Array): boolean =>
   Buffer.from(file).readUInt32LE(4) === file.length - 8;
 
+/** An ANMF frame header for a frame of `width` × `height` at the canvas origin. */
+function frameHeader(width = 2, height = 2): Buffer {
+  const head = Buffer.alloc(16);
+  head.writeUIntLE(width - 1, 6, 3);
+  head.writeUIntLE(height - 1, 9, 3);
+  return head;
+}
+
 describe('WebP strip', () => {
   it('removes EXIF and XMP, clears their flags and fixes the RIFF size', async () => {
     const input = webpFile([
@@ -50,7 +58,7 @@ describe('WebP strip', () => {
   });
 
   it('keeps animation chunks and the animation flag', async () => {
-    const frame = (): Buffer => riff('ANMF', Buffer.concat([Buffer.alloc(16), vp8l()]));
+    const frame = (): Buffer => riff('ANMF', Buffer.concat([frameHeader(), vp8l()]));
     const input = webpFile([vp8x(0x02), riff('ANIM', Buffer.alloc(6)), frame(), frame()]);
     const result = await strip(input);
     expect(Buffer.from(result.bytes).equals(input)).toBe(true);
@@ -119,7 +127,7 @@ describe('WebP strip', () => {
     ['a second bitstream in a simple file', webpFile([vp8l(), vp8l()])],
     [
       'a frame in a still image',
-      webpFile([vp8x(0), vp8l(), riff('ANMF', Buffer.concat([Buffer.alloc(16), vp8l()]))]),
+      webpFile([vp8x(0), vp8l(), riff('ANMF', Buffer.concat([frameHeader(), vp8l()]))]),
     ],
     ['a VP8X longer than 10 bytes', webpFile([riff('VP8X', Buffer.alloc(12)), vp8l()])],
     [
@@ -134,7 +142,7 @@ describe('WebP strip', () => {
     const hidden = riff('XMP ', 'SECRET-1234');
     const frame = riff(
       'ANMF',
-      Buffer.concat([Buffer.alloc(16), vp8l(), hidden, Buffer.from('SECRT')]),
+      Buffer.concat([frameHeader(), vp8l(), hidden, Buffer.from('SECRT')]),
     );
     const result = await strip(webpFile([vp8x(0x02), riff('ANIM', Buffer.alloc(6)), frame]));
     expect(Buffer.from(result.bytes).includes(Buffer.from('SECRET-1234'))).toBe(false);
