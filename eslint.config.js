@@ -27,7 +27,12 @@ export default tseslint.config(
     files: ['**/*.mjs'],
     languageOptions: {
       parserOptions: { projectService: false },
-      globals: { process: 'readonly', Buffer: 'readonly', console: 'readonly' },
+      globals: {
+        process: 'readonly',
+        Buffer: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+      },
     },
   },
 );

@@ -119,6 +119,21 @@ export const ERROR_CATALOGUE = {
     status: 413,
     publicMessage: 'Compressed data in the image inflates past the allowed size.',
   },
+  ERR_WORKER_CRASHED: {
+    kind: 'internal',
+    status: 500,
+    publicMessage: 'The image could not be processed.',
+  },
+  ERR_WORKER_TIMEOUT: {
+    kind: 'limit-exceeded',
+    status: 503,
+    publicMessage: 'Processing the image took too long.',
+  },
+  ERR_WORKER_MEMORY: {
+    kind: 'limit-exceeded',
+    status: 503,
+    publicMessage: 'Processing the image needed too much memory.',
+  },
   ERR_TYPE_MISMATCH: {
     kind: 'invalid-input',
     status: 415,

@@ -1,0 +1,247 @@
+/**
+ * A pool of pre-started child processes for work on untrusted pixels. A decoder bug must take
+ * down one worker, never the caller: each job runs in a separate process, with a time limit
+ * (enforced by SIGKILL, since libvips cannot be interrupted) and a memory limit (the parent reads
+ * each worker's resident size from /proc every few tens of milliseconds and kills it past the
+ * cap). A worker that dies is replaced; the job it held gets a coded error; other jobs go on.
+ * Workers are recycled after a number of jobs.
+ */
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { ERROR_CATALOGUE, pixwardenError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
+
+export interface PoolOptions {
+  /** Worker processes. Default: one per core. */
+  readonly size?: number;
+  /** Milliseconds a job may run before its worker is killed. Default 30,000. */
+  readonly jobTimeoutMs?: number;
+  /** Resident bytes a worker may use before it is killed. Default 512 MiB. */
+  readonly maxWorkerBytes?: number;
+  /** Jobs a worker runs before it is replaced by a fresh one. Default 500. */
+  readonly jobsPerWorker?: number;
+  /** How often resident memory is read, in milliseconds. Default 25. */
+  readonly memoryCheckMs?: number;
+  /** The worker program (tests give one with test-only tasks). Default: the pool's own. */
+  readonly workerScript?: string | URL;
+}
+
+interface Job {
+  readonly id: number;
+  readonly task: string;
+  readonly payload: unknown;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+interface Worker {
+  readonly child: ChildProcess;
+  job: Job | null;
+  jobsDone: number;
+  timer: NodeJS.Timeout | null;
+  /** Why the parent killed it, if it did. */
+  killedFor: ErrorCode | null;
+}
+
+/** The message a worker sends back. */
+export type WorkerReply =
+  | { id: number; ok: true; value: unknown }
+  | {
+      id: number;
+      ok: false;
+      error: { code?: string; message: string; value?: unknown; limit?: unknown };
+    };
+
+const defaultWorker = fileURLToPath(new URL('./worker.js', import.meta.url));
+
+/** Resident bytes of a process, from /proc; null when it cannot be read (the process is gone). */
+export function residentBytes(pid: number): number | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'latin1');
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return match === null ? null : Number(match[1]) * 1024;
+  } catch {
+    return null;
+  }
+}
+
+export class WorkerPool {
+  private readonly size: number;
+  private readonly jobTimeoutMs: number;
+  private readonly maxWorkerBytes: number;
+  private readonly jobsPerWorker: number;
+  private readonly script: string;
+  private readonly workers = new Set<Worker>();
+  private readonly queue: Job[] = [];
+  private readonly memoryTimer: NodeJS.Timeout;
+  private nextId = 1;
+  private closed = false;
+
+  constructor(options: PoolOptions = {}) {
+    this.size = Math.max(1, options.size ?? availableParallelism());
+    this.jobTimeoutMs = options.jobTimeoutMs ?? 30_000;
+    this.maxWorkerBytes = options.maxWorkerBytes ?? 512 * 1024 * 1024;
+    this.jobsPerWorker = options.jobsPerWorker ?? 500;
+    const script = options.workerScript ?? defaultWorker;
+    this.script = script instanceof URL ? fileURLToPath(script) : script;
+    for (let i = 0; i < this.size; i++) this.spawn();
+    this.memoryTimer = setInterval(() => {
+      this.checkMemory();
+    }, options.memoryCheckMs ?? 25);
+    this.memoryTimer.unref();
+  }
+
+  /** Worker process ids, for inspection. */
+  get pids(): number[] {
+    return [...this.workers].flatMap((worker) =>
+      worker.child.pid === undefined ? [] : [worker.child.pid],
+    );
+  }
+
+  /**
+   * Runs `task` on `payload` in a worker.
+   * @throws ERR_WORKER_TIMEOUT, ERR_WORKER_MEMORY or ERR_WORKER_CRASHED when the worker had to be
+   *   killed or died; the task's own coded error when it refused the payload.
+   */
+  run<T>(task: string, payload: unknown): Promise<T> {
+    if (this.closed)
+      return Promise.reject(pixwardenError('ERR_INVALID_ARGUMENT', 'the pool is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({
+        id: this.nextId++,
+        task,
+        payload,
+        resolve: resolve,
+        reject,
+      });
+      this.dispatch();
+    });
+  }
+
+  /** Stops every worker; queued jobs are refused. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.memoryTimer);
+    for (const job of this.queue.splice(0))
+      job.reject(pixwardenError('ERR_INVALID_ARGUMENT', 'the pool was closed'));
+    const exits = [...this.workers].map(
+      (worker) =>
+        new Promise<void>((resolve) => {
+          if (worker.child.exitCode !== null || worker.child.signalCode !== null) resolve();
+          else
+            worker.child.once('exit', () => {
+              resolve();
+            });
+          worker.child.kill('SIGKILL');
+        }),
+    );
+    await Promise.all(exits);
+  }
+
+  private spawn(): void {
+    const child = fork(this.script, [], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    const worker: Worker = { child, job: null, jobsDone: 0, timer: null, killedFor: null };
+    this.workers.add(worker);
+    child.on('message', (reply: WorkerReply) => {
+      this.finish(worker, reply);
+    });
+    child.on('error', () => undefined);
+    child.once('exit', () => {
+      this.lost(worker);
+    });
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    for (const worker of this.workers) {
+      if (this.queue.length === 0) return;
+      if (worker.job !== null || worker.killedFor !== null || !worker.child.connected) continue;
+      const job = this.queue.shift() as Job;
+      worker.job = job;
+      worker.timer = setTimeout(() => {
+        this.kill(worker, 'ERR_WORKER_TIMEOUT');
+      }, this.jobTimeoutMs);
+      worker.child.send({ id: job.id, task: job.task, payload: job.payload });
+    }
+  }
+
+  private finish(worker: Worker, reply: WorkerReply): void {
+    const job = worker.job;
+    if (job === null || reply.id !== job.id) return;
+    if (worker.timer !== null) clearTimeout(worker.timer);
+    worker.timer = null;
+    worker.job = null;
+    worker.jobsDone++;
+    if (reply.ok) job.resolve(reply.value);
+    else job.reject(replyError(reply.error));
+    if (worker.jobsDone >= this.jobsPerWorker) this.retire(worker);
+    this.dispatch();
+  }
+
+  private kill(worker: Worker, reason: ErrorCode): void {
+    if (worker.killedFor !== null) return;
+    worker.killedFor = reason;
+    worker.child.kill('SIGKILL');
+  }
+
+  /** Replaces a worker that has done its share of jobs. */
+  private retire(worker: Worker): void {
+    worker.killedFor = 'ERR_WORKER_CRASHED';
+    worker.child.kill('SIGTERM');
+  }
+
+  private lost(worker: Worker): void {
+    this.workers.delete(worker);
+    if (worker.timer !== null) clearTimeout(worker.timer);
+    const job = worker.job;
+    if (job !== null) {
+      const code = worker.killedFor ?? 'ERR_WORKER_CRASHED';
+      const message =
+        code === 'ERR_WORKER_TIMEOUT'
+          ? `the job ran longer than ${this.jobTimeoutMs} ms; its worker was stopped`
+          : code === 'ERR_WORKER_MEMORY'
+            ? `the job used more than ${this.maxWorkerBytes} bytes of memory; its worker was stopped`
+            : `the worker died while running the job (${worker.child.signalCode ?? `exit ${String(worker.child.exitCode)}`})`;
+      job.reject(
+        pixwardenError(code, message, {
+          ...(code === 'ERR_WORKER_TIMEOUT' ? { limit: this.jobTimeoutMs, unit: 'ms' } : {}),
+          ...(code === 'ERR_WORKER_MEMORY' ? { limit: this.maxWorkerBytes, unit: 'bytes' } : {}),
+        }),
+      );
+    }
+    if (!this.closed) this.spawn();
+  }
+
+  private checkMemory(): void {
+    for (const worker of this.workers) {
+      if (worker.job === null || worker.child.pid === undefined) continue;
+      const rss = residentBytes(worker.child.pid);
+      if (rss !== null && rss > this.maxWorkerBytes) this.kill(worker, 'ERR_WORKER_MEMORY');
+    }
+  }
+}
+
+function replyError(error: {
+  code?: string;
+  message: string;
+  value?: unknown;
+  limit?: unknown;
+}): Error {
+  if (error.code !== undefined && Object.hasOwn(ERROR_CATALOGUE, error.code)) {
+    return pixwardenError(error.code as ErrorCode, error.message, {
+      ...(typeof error.value === 'number' || typeof error.value === 'string'
+        ? { value: error.value }
+        : {}),
+      ...(typeof error.limit === 'number' || typeof error.limit === 'string'
+        ? { limit: error.limit }
+        : {}),
+    });
+  }
+  return pixwardenError('ERR_WORKER_CRASHED', `the job failed in its worker: ${error.message}`);
+}
