@@ -35,16 +35,13 @@ export function checkDeclaredType(
   declaredType: string | undefined,
   allow: boolean,
 ): void {
-  if (declaredType === undefined || allow) return;
-  if (typeof declaredType !== 'string') {
-    throw pixwardenError('ERR_INVALID_ARGUMENT', 'declaredType must be a MIME type string');
-  }
-  const declared = (declaredType.split(';')[0] ?? '').trim().toLowerCase();
-  if (MIME_TYPES[format].includes(declared)) return;
+  if (allow) return;
+  const declared = mismatchedType(format, declaredType);
+  if (declared === null) return;
   throw pixwardenError(
     'ERR_TYPE_MISMATCH',
-    `declared as ${JSON.stringify(declared.slice(0, 100))}, but the bytes are ${format.toUpperCase()}`,
-    { value: declared.slice(0, 100), limit: mimeType(format) },
+    `declared as ${JSON.stringify(declared)}, but the bytes are ${format.toUpperCase()}`,
+    { value: declared, limit: mimeType(format) },
   );
 }
 
@@ -53,19 +50,28 @@ export function declaredTypeFinding(
   format: ImageFormat,
   declaredType: string | undefined,
 ): Finding[] {
-  if (typeof declaredType !== 'string') return [];
-  const declared = (declaredType.split(';')[0] ?? '').trim().toLowerCase();
-  if (MIME_TYPES[format].includes(declared)) return [];
+  const declared = mismatchedType(format, declaredType);
+  if (declared === null) return [];
   return [
     {
       code: 'TYPE_MISMATCH',
       category: 'structure',
       source: 'container',
       name: 'declared type',
-      value: `${declared.slice(0, 100)} for a ${format.toUpperCase()} file`,
+      value: `${declared} for a ${format.toUpperCase()} file`,
       risk: 'low',
     },
   ];
+}
+
+/**
+ * The declared type (lower case, without parameters, at most 100 characters) when it is not a
+ * name for `format`; null when it is, or when nothing was declared.
+ */
+function mismatchedType(format: ImageFormat, declaredType: string | undefined): string | null {
+  if (declaredType === undefined) return null;
+  const declared = (declaredType.split(';')[0] ?? '').trim().toLowerCase();
+  return MIME_TYPES[format].includes(declared) ? null : declared.slice(0, 100);
 }
 
 /**

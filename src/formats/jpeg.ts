@@ -185,7 +185,7 @@ export const jpeg: FormatHandler = {
       // Segments that hold metadata are bounded in size; all are counted. (JPEG segments are at
       // most 64 KiB, so only a lowered limit can refuse one for its size.)
       const metadata =
-        marker >= APP0 && marker <= 0xef ? length - 2 : marker === COM ? length - 2 : undefined;
+        (marker >= APP0 && marker <= 0xef) || marker === COM ? length - 2 : undefined;
       counter.add(marker, markerAt, metadata);
 
       if (SOF_MARKERS.has(marker)) {

@@ -44,6 +44,8 @@ interface Worker {
   timer: NodeJS.Timeout | null;
   /** Why the parent killed it, if it did. */
   killedFor: ErrorCode | null;
+  /** Done its share of jobs and asked to stop: it takes no more. */
+  retiring: boolean;
 }
 
 /** The message a worker sends back. */
@@ -146,7 +148,14 @@ export class WorkerPool {
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
-    const worker: Worker = { child, job: null, jobsDone: 0, timer: null, killedFor: null };
+    const worker: Worker = {
+      child,
+      job: null,
+      jobsDone: 0,
+      timer: null,
+      killedFor: null,
+      retiring: false,
+    };
     this.workers.add(worker);
     child.on('message', (reply: WorkerReply) => {
       this.finish(worker, reply);
@@ -161,7 +170,13 @@ export class WorkerPool {
   private dispatch(): void {
     for (const worker of this.workers) {
       if (this.queue.length === 0) return;
-      if (worker.job !== null || worker.killedFor !== null || !worker.child.connected) continue;
+      if (
+        worker.job !== null ||
+        worker.killedFor !== null ||
+        worker.retiring ||
+        !worker.child.connected
+      )
+        continue;
       const job = this.queue.shift() as Job;
       worker.job = job;
       worker.timer = setTimeout(() => {
@@ -192,7 +207,7 @@ export class WorkerPool {
 
   /** Replaces a worker that has done its share of jobs. */
   private retire(worker: Worker): void {
-    worker.killedFor = 'ERR_WORKER_CRASHED';
+    worker.retiring = true;
     worker.child.kill('SIGTERM');
   }
 
