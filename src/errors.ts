@@ -139,6 +139,11 @@ export const ERROR_CATALOGUE = {
     status: 415,
     publicMessage: 'The file is not of the type it was declared as.',
   },
+  ERR_SANDBOX_UNAVAILABLE: {
+    kind: 'internal',
+    status: 500,
+    publicMessage: 'Image processing is not available.',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

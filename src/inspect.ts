@@ -8,6 +8,7 @@ import { checkFileSize, resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
 import { threatFindings } from './threats.js';
 import { thumbnailFindings } from './thumbnails.js';
+import type { WorkerPool } from './pool/pool.js';
 import { checkOptions } from './options.js';
 import { checkDeclaredType, declaredTypeFinding, extensionFinding } from './type-check.js';
 import type { Finding, Report, Risk } from './types.js';
@@ -21,6 +22,8 @@ export interface InspectOptions {
   allowTypeMismatch?: boolean;
   /** The file's name: an extension that names another format is a finding. */
   fileName?: string;
+  /** Where embedded thumbnails are decoded for comparison. Default: the shared pool. */
+  pool?: WorkerPool;
 }
 
 const RISK_ORDER: Record<Risk, number> = { low: 1, medium: 2, high: 3 };
@@ -55,7 +58,7 @@ export async function inspect(bytes: Uint8Array, given: InspectOptions = {}): Pr
   const findings = [
     ...values,
     ...threatFindings(parsed, values),
-    ...(await thumbnailFindings(bytes, parsed, limits)),
+    ...(await thumbnailFindings(bytes, parsed, limits, options.pool)),
   ];
   return {
     format,

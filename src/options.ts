@@ -1,10 +1,12 @@
 /** Checks of the options object callers pass to strip and inspect. */
 import { pixwardenError } from './errors.js';
+import { WorkerPool } from './pool/pool.js';
 
 interface CommonOptions {
   limits?: unknown;
   declaredType?: unknown;
   fileName?: unknown;
+  pool?: unknown;
 }
 
 /**
@@ -23,5 +25,7 @@ export function checkOptions<T extends object>(options: T | null | undefined): T
     if (common[field] !== undefined && typeof common[field] !== 'string')
       throw pixwardenError('ERR_INVALID_ARGUMENT', `options.${field} must be a string`);
   }
+  if (common.pool !== undefined && !(common.pool instanceof WorkerPool))
+    throw pixwardenError('ERR_INVALID_ARGUMENT', 'options.pool must be a WorkerPool');
   return options;
 }

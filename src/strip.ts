@@ -30,6 +30,10 @@ export interface StripResult {
   /** The clean file. */
   bytes: Uint8Array;
   format: ImageFormat;
+  /** The picture's size (the canvas, for an animation) and its number of frames. */
+  width: number;
+  height: number;
+  frames: number;
   /** Every part that went, in file order. */
   removed: PartRecord[];
   /** What the clean file keeps beyond the picture, as found by verification. */
@@ -118,6 +122,9 @@ export function stripAs(
   return {
     bytes: output.bytes,
     format,
+    width: parsed.width,
+    height: parsed.height,
+    frames: parsed.frames,
     removed: removed.filter((part) => !(keptProfile && part.profile === true)).map(stripFlag),
     kept: check.kept,
     verified: true,

@@ -1,74 +1,25 @@
 /**
  * Whether an embedded thumbnail still shows the picture. A thumbnail that does not (a photo was
  * cropped or edited and the thumbnail kept the original) is the classic leak: it shows what its
- * owner removed. Both pictures are decoded by sharp, at a few pixels across (a JPEG is shrunk
- * while it is decoded), under the decode limits, and compared by a difference hash.
+ * owner removed. Both pictures are decoded in a pool worker (see `thumbnail-hash.ts`) and
+ * compared by a difference hash.
  */
 import exifr from 'exifr';
+import { PixwardenError } from './errors.js';
 import type { ParsedImage } from './formats/types.js';
 import { checkDecodeLimits } from './limits.js';
-import { pixelDecoder } from './pixels.js';
-import type { Sharp } from './pixels.js';
+import { defaultPool } from './pool/default.js';
+import type { WorkerPool } from './pool/pool.js';
+import type { RawPicture, ThumbnailJob } from './thumbnail-hash.js';
 import type { Limits } from './limits.js';
 import type { Finding } from './types.js';
 
-/** A hash row has one pixel more than the bits it yields: each bit compares two neighbours. */
-const hashWidth = 9;
-const hashHeight = 8;
 /** Of 64 bits, more than this many differing means another picture (or another crop). */
 const maxDistance = 14;
 /** The most pixels of a main picture that is not a JPEG decoded for a comparison. */
 const maxWholeDecodePixels = 4_000_000;
 /** A thumbnail is a small picture: one claiming more pixels than this is not decoded. */
 const maxThumbnailPixels = 4_000_000;
-
-/** Raw RGB rows, as JFIF stores its thumbnail. */
-interface RawPicture {
-  readonly data: Uint8Array;
-  readonly width: number;
-  readonly height: number;
-}
-
-async function differenceHash(
-  sharp: Sharp,
-  picture: Uint8Array | RawPicture,
-  maxPixels: number,
-): Promise<bigint> {
-  const input =
-    picture instanceof Uint8Array
-      ? sharp(picture, {
-          limitInputPixels: maxPixels === 0 ? false : maxPixels,
-          failOn: 'truncated',
-          animated: false,
-        })
-      : sharp(picture.data, {
-          raw: { width: picture.width, height: picture.height, channels: 3 },
-        });
-  const pixels = await input
-    .greyscale()
-    .resize(hashWidth, hashHeight, { fit: 'fill' })
-    .raw()
-    .toBuffer();
-  let hash = 0n;
-  for (let y = 0; y < hashHeight; y++) {
-    for (let x = 0; x < hashWidth - 1; x++) {
-      const left = pixels[y * hashWidth + x] ?? 0;
-      const right = pixels[y * hashWidth + x + 1] ?? 0;
-      hash = (hash << 1n) | (left > right ? 1n : 0n);
-    }
-  }
-  return hash;
-}
-
-function distance(a: bigint, b: bigint): number {
-  let diff = a ^ b;
-  let count = 0;
-  while (diff > 0n) {
-    count += Number(diff & 1n);
-    diff >>= 1n;
-  }
-  return count;
-}
 
 /** The JPEG thumbnail in an EXIF block's IFD1, bounded by the block. */
 async function exifThumbnail(tiff: Uint8Array): Promise<Uint8Array | null> {
@@ -134,6 +85,7 @@ export async function thumbnailFindings(
   bytes: Uint8Array,
   parsed: ParsedImage,
   limits: Limits,
+  pool?: WorkerPool,
 ): Promise<Finding[]> {
   const thumbnails = await thumbnailsOf(parsed);
   if (thumbnails.length === 0) return [];
@@ -158,27 +110,28 @@ export async function thumbnailFindings(
     return notCompared(
       `a ${parsed.format.toUpperCase()} of ${parsed.width} × ${parsed.height} is not decoded for a comparison`,
     );
-  const sharp = await pixelDecoder();
-  if (sharp === null) return notCompared('sharp is not installed');
-  let main: bigint;
+  const job: ThumbnailJob = {
+    main: bytes,
+    thumbnails: thumbnails.map((thumbnail) => thumbnail.picture),
+    maxPixels: limits.maxPixels,
+    maxThumbnailPixels,
+  };
+  let distances: (number | null)[];
   try {
-    main = await differenceHash(sharp, bytes, limits.maxPixels);
-  } catch {
-    return notCompared('the main picture does not decode');
+    distances = await (pool ?? defaultPool()).run<(number | null)[]>('thumbnail-distances', job);
+  } catch (error: unknown) {
+    const code = error instanceof PixwardenError ? `${error.code}: ` : '';
+    const reason = error instanceof Error ? error.message : String(error);
+    return notCompared(`the main picture does not decode (${code}${reason})`);
   }
   const findings: Finding[] = [];
-  for (const thumbnail of thumbnails) {
-    let small: bigint;
-    try {
-      small = await differenceHash(sharp, thumbnail.picture, maxThumbnailPixels);
-    } catch {
+  for (const [index, thumbnail] of thumbnails.entries()) {
+    const apart = distances[index] ?? null;
+    if (apart === null) {
       findings.push(
         finding(thumbnail, 'THUMBNAIL_NOT_COMPARED', 'the thumbnail does not decode', 'medium'),
       );
-      continue;
-    }
-    const apart = distance(main, small);
-    if (apart > maxDistance) {
+    } else if (apart > maxDistance) {
       findings.push(
         finding(
           thumbnail,

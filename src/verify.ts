@@ -106,7 +106,7 @@ export async function verifyClean(
 }
 
 /** Throws `ERR_OUTPUT_NOT_CLEAN` naming the problems. */
-export function notClean(format: ImageFormat, problems: readonly string[]): PixwardenError {
+export function notClean(format: string, problems: readonly string[]): PixwardenError {
   return pixwardenError(
     'ERR_OUTPUT_NOT_CLEAN',
     `cleaned ${format.toUpperCase()} failed verification: ${problems.join('; ')}`,

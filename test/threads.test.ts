@@ -46,6 +46,7 @@ const plan = (outDir: string): Plan => ({
   rename: 'seq',
   seqWidth: 4,
   inputs: new Set<string>(),
+  rewrite: null,
 });
 
 describe('helper threads', () => {

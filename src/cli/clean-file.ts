@@ -46,6 +46,8 @@ export interface Plan {
   seqWidth: number;
   /** Every input's absolute path: an output must not replace another input. */
   inputs: ReadonlySet<string>;
+  /** Re-encode from decoded pixels instead of the lossless strip (`--rewrite`). */
+  rewrite: { quality?: number } | null;
 }
 
 /**
@@ -61,15 +63,23 @@ export async function cleanFile(
   claimed: Map<string, string>,
 ): Promise<StripRecord> {
   try {
-    const { bytes, workspace } =
-      entry.absolute === null
-        ? { bytes: await readInput(entry, plan.limits.maxFileBytes), workspace: undefined }
-        : reader.read(entry, plan.limits.maxFileBytes);
-    const result = await strip(bytes, plan.policy, {
-      limits: plan.limits,
-      ...(entry.absolute === null ? {} : { fileName: path.basename(entry.relative) }),
-      ...(workspace === undefined ? {} : { workspace }),
-    });
+    const fileName = entry.absolute === null ? {} : { fileName: path.basename(entry.relative) };
+    let result: StripResult;
+    if (plan.rewrite !== null) {
+      // Rewrites run several at a time, so each input gets a buffer of its own.
+      const bytes = await readInput(entry, plan.limits.maxFileBytes);
+      result = await rewritten(bytes, plan, fileName);
+    } else {
+      const { bytes, workspace } =
+        entry.absolute === null
+          ? { bytes: await readInput(entry, plan.limits.maxFileBytes), workspace: undefined }
+          : reader.read(entry, plan.limits.maxFileBytes);
+      result = await strip(bytes, plan.policy, {
+        limits: plan.limits,
+        ...fileName,
+        ...(workspace === undefined ? {} : { workspace }),
+      });
+    }
     const target = targetFor(entry, index, result, plan);
     const output = await deliver(entry, target, result, plan, claimed);
     return {
@@ -84,6 +94,33 @@ export async function cleanFile(
   } catch (error: unknown) {
     return refused(entry.display, error);
   }
+}
+
+/** `--rewrite`: the picture re-encoded in its own format, told as a strip's result. */
+async function rewritten(
+  bytes: Uint8Array,
+  plan: Plan,
+  fileName: { fileName?: string },
+): Promise<StripResult> {
+  const { rewrite } = await import('../transform/transform.js');
+  const result = await rewrite(bytes, {
+    limits: plan.limits,
+    ...fileName,
+    ...(plan.rewrite?.quality === undefined ? {} : { quality: plan.rewrite.quality }),
+  });
+  const [output] = result.outputs;
+  if (output === undefined) throw pixwardenError('ERR_OUTPUT_NOT_CLEAN', 'no output was made');
+  return {
+    bytes: output.bytes,
+    format: result.format,
+    width: output.width,
+    height: output.height,
+    frames: output.frames,
+    removed: result.removed,
+    kept: [],
+    verified: true,
+    warnings: [...result.notes, ...result.warnings],
+  };
 }
 
 export function refused(input: string, error: unknown): StripRecord {
@@ -183,6 +220,6 @@ async function deliver(
 const cwdPrefix = process.cwd() + path.sep;
 
 /** A path as the user would type it: relative to the working folder when inside it. */
-function displayPath(file: string): string {
+export function displayPath(file: string): string {
   return file.startsWith(cwdPrefix) ? file.slice(cwdPrefix.length) : file;
 }

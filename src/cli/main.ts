@@ -15,6 +15,7 @@ import type { LimitName, Limits } from '../limits.js';
 import { runInspect } from './inspect-command.js';
 import { runStrip } from './strip-command.js';
 import type { StripFlags } from './strip-command.js';
+import type { ConvertFlags } from './convert-command.js';
 
 export const EXIT_OK = 0;
 export const EXIT_REFUSED = 1;
@@ -48,8 +49,12 @@ Commands:
   inspect <path...> [--json]
       Report what files reveal: location, device, time, identity, thumbnails, hidden data.
   strip <path...> (-o DIR | --in-place) [--keep LIST] [--rename hash|seq] [--overwrite] [--json]
-          [--jobs N]
-      Write clean copies: metadata removed, pixels untouched.
+          [--jobs N] [--rewrite [--quality N]]
+      Write clean copies: metadata removed, pixels untouched (or re-encoded, with --rewrite).
+  convert <path...> -o DIR [--to jpeg|png|webp|avif] [--width N] [--height N]
+          [--fit inside|cover|contain] [--quality N] [--variants NAME,...] [--watermark TEXT|FILE]
+          [--json]
+      Write resized or converted copies, made from decoded pixels, each verified clean.
 
 A path is a file, a folder (walked recursively; hidden files skipped, symbolic links not
 followed) or - for standard input. Run "pixwarden <command> --help" for a command's options.
@@ -84,8 +89,39 @@ Options:
   --overwrite        replace outputs that already exist
   --json             print one JSON array, one object per input
   --jobs N           threads to clean with (default: one per core, up to 4, or one
-                     when the machine is busy)
+                     when the machine is busy); with --rewrite, worker processes
+  --rewrite          re-encode each file from its decoded pixels in its own format, which
+                     destroys anything hidden in the encoding too; pixels change slightly
+  --quality N        with --rewrite: JPEG or WebP quality, 1-100 (default: JPEG 92, WebP 80)
   -h, --help         show this help
+
+${LIMITS_HELP}`;
+
+const CONVERT_HELP = `Usage: pixwarden convert <path...> -o DIR [options]
+
+Write new images made from each file's decoded pixels: turned upright, converted to sRGB,
+resized, encoded with secure presets, no metadata, each output verified. Decoding runs in
+separate worker processes (sandboxed with bubblewrap where it works).
+
+Options:
+  -o, --output DIR     folder for the new files: photo.jpg becomes DIR/photo.webp, and a
+                       variant DIR/photo.thumb.webp
+  --to FORMAT          jpeg, png, webp or avif (default: the input's format)
+  --width N            largest width in pixels (never enlarged)
+  --height N           largest height in pixels
+  --fit MODE           inside (default: fit within both), cover (fill both, crop the
+                       overflow) or contain (fit within both, pad to exactly both)
+  --quality N          1-100 (default: JPEG 85, WebP 80, AVIF 50)
+  --effort N           encoder effort: AVIF 0-9, WebP 0-6 (lower is faster)
+  --variants LIST      named sizes to write instead of one file, a comma list (built in:
+                       thumb 256, medium 1024, large 2048; others from --config)
+  --config FILE        JSON file naming variants (also PIXWARDEN_CONFIG):
+                       {"variants": [{"name": "thumb", "width": 256, "format": "webp"}]}
+  --watermark VALUE    draw text, or the image at this path, in the bottom-right corner
+  --overwrite          replace outputs that already exist
+  --json               print one JSON array, one object per input
+  --jobs N             worker processes (default: one per core)
+  -h, --help           show this help
 
 ${LIMITS_HELP}`;
 
@@ -98,14 +134,50 @@ const INSPECT_OPTIONS = {
 const STRIP_OPTIONS = {
   output: { type: 'string', short: 'o' },
   'in-place': { type: 'boolean' },
-  keep: { type: 'string', default: 'orientation,icc' },
+  keep: { type: 'string' },
   rename: { type: 'string' },
+  overwrite: { type: 'boolean' },
+  json: { type: 'boolean' },
+  jobs: { type: 'string' },
+  rewrite: { type: 'boolean' },
+  quality: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  ...LIMIT_OPTIONS,
+} as const satisfies ParseArgsConfig['options'];
+
+const CONVERT_OPTIONS = {
+  output: { type: 'string', short: 'o' },
+  to: { type: 'string' },
+  width: { type: 'string' },
+  height: { type: 'string' },
+  fit: { type: 'string' },
+  quality: { type: 'string' },
+  effort: { type: 'string' },
+  variants: { type: 'string' },
+  config: { type: 'string' },
+  watermark: { type: 'string' },
   overwrite: { type: 'boolean' },
   json: { type: 'boolean' },
   jobs: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   ...LIMIT_OPTIONS,
 } as const satisfies ParseArgsConfig['options'];
+
+/** A whole number flag within a range, or a usage error naming the flag and the range. */
+function wholeFlag(flag: string, text: string | undefined, min: number, max: number) {
+  if (text === undefined) return undefined;
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(Number.isSafeInteger(value) && value >= min && value <= max))
+    throw new UsageError(`${flag} takes a whole number from ${min} to ${max}, not "${text}"`);
+  return value;
+}
+
+function choiceFlag<T extends string>(flag: string, text: string | undefined, allowed: readonly T[]) {
+  if (text === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(text))
+    throw new UsageError(`${flag} takes ${allowed.join(', ')}, not "${text}"`);
+  return text as T;
+}
 
 /** The limits in force: flags over `PIXWARDEN_*` variables over the defaults. */
 function limitsFrom(values: Record<string, unknown>): Limits {
@@ -156,15 +228,19 @@ async function run(argv: readonly string[]): Promise<number> {
     if (values.rename !== undefined && values.rename !== 'hash' && values.rename !== 'seq') {
       throw new UsageError(`--rename takes hash or seq, not "${values.rename}"`);
     }
-    const jobs =
-      values.jobs === undefined ? undefined : /^\d+$/.test(values.jobs) ? Number(values.jobs) : NaN;
-    if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1 && jobs <= maxJobs)) {
+    const jobs = wholeFlag('--jobs', values.jobs, 1, maxJobs);
+    const quality = wholeFlag('--quality', values.quality, 1, 100);
+    if (values.rewrite !== true && quality !== undefined)
+      throw new UsageError('--quality is for --rewrite: the lossless strip does not re-encode');
+    if (values.rewrite === true && values.keep !== undefined)
       throw new UsageError(
-        `--jobs takes a whole number from 1 to ${maxJobs}, not "${values.jobs ?? ''}"`,
+        '--rewrite keeps no metadata (the pixels are turned upright and converted to sRGB); --keep cannot be combined with it',
       );
-    }
     const flags: StripFlags = {
-      keep: values.keep,
+      keep: values.keep ?? 'orientation,icc',
+      ...(values.rewrite === true
+        ? { rewrite: quality === undefined ? {} : { quality } }
+        : {}),
       limits: limitsFrom(values),
       ...(values.output === undefined ? {} : { output: values.output }),
       ...(values['in-place'] === true ? { inPlace: true } : {}),
@@ -174,6 +250,37 @@ async function run(argv: readonly string[]): Promise<number> {
       ...(jobs === undefined ? {} : { jobs }),
     };
     return runStrip(positionals, flags);
+  }
+  if (command === 'convert') {
+    const { values, positionals } = parse(rest, CONVERT_OPTIONS);
+    if (values.help === true) return help(CONVERT_HELP);
+    if (positionals.length === 0) throw new UsageError('convert needs at least one path');
+    const { runConvert } = await import('./convert-command.js');
+    const width = wholeFlag('--width', values.width, 1, 16_383);
+    const height = wholeFlag('--height', values.height, 1, 16_383);
+    const quality = wholeFlag('--quality', values.quality, 1, 100);
+    const effort = wholeFlag('--effort', values.effort, 0, 9);
+    const jobs = wholeFlag('--jobs', values.jobs, 1, maxJobs);
+    const to = choiceFlag('--to', values.to, ['jpeg', 'png', 'webp', 'avif', 'gif'] as const);
+    const fit = choiceFlag('--fit', values.fit, ['inside', 'cover', 'contain'] as const);
+    const variants = values.variants?.split(',').map((name) => name.trim());
+    const flags: ConvertFlags = {
+      limits: limitsFrom(values),
+      ...(values.output === undefined ? {} : { output: values.output }),
+      ...(to === undefined ? {} : { to }),
+      ...(width === undefined ? {} : { width }),
+      ...(height === undefined ? {} : { height }),
+      ...(fit === undefined ? {} : { fit }),
+      ...(quality === undefined ? {} : { quality }),
+      ...(effort === undefined ? {} : { effort }),
+      ...(variants === undefined ? {} : { variants }),
+      ...(values.config === undefined ? {} : { config: values.config }),
+      ...(values.watermark === undefined ? {} : { watermark: values.watermark }),
+      ...(values.overwrite === true ? { overwrite: true } : {}),
+      ...(values.json === true ? { json: true } : {}),
+      ...(jobs === undefined ? {} : { jobs }),
+    };
+    return runConvert(positionals, flags);
   }
   throw new UsageError(`unknown command "${command}"`);
 }

@@ -5,7 +5,9 @@ import type { PixwardenError } from '../errors.js';
 import { pixwardenError } from '../errors.js';
 import type { Limits } from '../limits.js';
 import { parseKeepList } from '../policy.js';
+import { closeDefaultPool, configureDefaultPool } from '../pool/default.js';
 import { cleanFile, refused } from './clean-file.js';
+import { runConcurrently } from './concurrent.js';
 import type { Plan, StripRecord } from './clean-file.js';
 import { ReadBuffer } from './files.js';
 import { LineOutput } from './output.js';
@@ -27,6 +29,8 @@ export interface StripFlags {
   json?: boolean;
   /** Threads to clean with, the main one included; the default is one per core, up to 4. */
   jobs?: number;
+  /** Re-encode from decoded pixels (`--rewrite`), at this quality if given. */
+  rewrite?: { quality?: number };
   limits: Limits;
 }
 
@@ -84,6 +88,7 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
         'error' in entry || entry.absolute === null ? [] : [entry.absolute],
       ),
     ),
+    rewrite: flags.rewrite ?? null,
   };
   if (plan.inPlace) countLinks(entries);
   const clashes = plainNameClashes(entries, plan);
@@ -121,9 +126,25 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
   const stop = new StopSignal();
   const release = stop.listen();
   try {
-    await cleanAll(items, plan, shareable ? threads : 1, clean, settle, stop);
+    if (plan.rewrite === null)
+      await cleanAll(items, plan, shareable ? threads : 1, clean, settle, stop);
+    else {
+      // The pixels are decoded in the worker pool, which runs one worker per core: keep one
+      // input more than that in flight. Helper threads would only add pools.
+      if (flags.jobs !== undefined) await configureDefaultPool({ size: flags.jobs });
+      const inFlight = (flags.jobs ?? availableParallelism()) + 1;
+      await runConcurrently(
+        items,
+        toStdout ? 1 : inFlight,
+        async (item) => {
+          settle(item.index, await clean(item));
+        },
+        stop,
+      );
+    }
   } finally {
     release();
+    if (plan.rewrite !== null) await closeDefaultPool();
     lines.flush();
     errors.flush();
     progress.stop();

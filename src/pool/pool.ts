@@ -8,11 +8,13 @@
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ERROR_CATALOGUE, pixwardenError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
+import { launchFor } from './sandbox.js';
+import type { Launch, SandboxMode } from './sandbox.js';
 
 export interface PoolOptions {
   /** Worker processes. Default: one per core. */
@@ -27,6 +29,13 @@ export interface PoolOptions {
   readonly memoryCheckMs?: number;
   /** The worker program (tests give one with test-only tasks). Default: the pool's own. */
   readonly workerScript?: string | URL;
+  /** Whether workers run under bubblewrap. Default `auto`: when a probe run of it works. */
+  readonly sandbox?: SandboxMode;
+  /**
+   * Told when workers run without the sandbox in `auto` mode. Default: a process warning with
+   * the code `PIXWARDEN_NO_SANDBOX`.
+   */
+  readonly onWarning?: (warning: { code: string; message: string }) => void;
 }
 
 interface Job {
@@ -57,7 +66,42 @@ export type WorkerReply =
       error: { code?: string; message: string; value?: unknown; limit?: unknown };
     };
 
-const defaultWorker = fileURLToPath(new URL('./worker.js', import.meta.url));
+/**
+ * The production worker beside this module; from the TypeScript sources (in tests) or from the
+ * bundled command line, the built one.
+ */
+function defaultWorker(): string {
+  for (const candidate of ['./worker.js', '../pool/worker.js', '../../dist/pool/worker.js']) {
+    const file = fileURLToPath(new URL(candidate, import.meta.url));
+    if (existsSync(file)) return file;
+  }
+  throw pixwardenError('ERR_WORKER_CRASHED', 'the pool worker program is not built (npm run build)');
+}
+
+/** Process ids of a process and its descendants (a sandboxed worker runs under bubblewrap). */
+function processTree(pid: number, depth = 0): number[] {
+  if (depth > 4) return [pid];
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1')
+      .trim()
+      .split(' ')
+      .filter((word) => word !== '')
+      .map(Number);
+  } catch {
+    // No children file (an old kernel, or the process is gone): the process alone.
+  }
+  return [pid, ...children.flatMap((child) => processTree(child, depth + 1))];
+}
+
+/** Resident bytes of a process with its descendants; null when the process is gone. */
+export function treeResidentBytes(pid: number): number | null {
+  const own = residentBytes(pid);
+  if (own === null) return null;
+  return processTree(pid)
+    .slice(1)
+    .reduce((sum, child) => sum + (residentBytes(child) ?? 0), own);
+}
 
 /** Resident bytes of a process, from /proc; null when it cannot be read (the process is gone). */
 export function residentBytes(pid: number): number | null {
@@ -76,6 +120,7 @@ export class WorkerPool {
   private readonly maxWorkerBytes: number;
   private readonly jobsPerWorker: number;
   private readonly script: string;
+  private readonly launch: Launch;
   private readonly workers = new Set<Worker>();
   private readonly queue: Job[] = [];
   private readonly memoryTimer: NodeJS.Timeout;
@@ -87,13 +132,36 @@ export class WorkerPool {
     this.jobTimeoutMs = options.jobTimeoutMs ?? 30_000;
     this.maxWorkerBytes = options.maxWorkerBytes ?? 512 * 1024 * 1024;
     this.jobsPerWorker = options.jobsPerWorker ?? 500;
-    const script = options.workerScript ?? defaultWorker;
+    const script = options.workerScript ?? defaultWorker();
     this.script = script instanceof URL ? fileURLToPath(script) : script;
+    const mode = options.sandbox ?? 'auto';
+    const launch = launchFor(this.script, mode);
+    if (launch === null)
+      throw pixwardenError(
+        'ERR_SANDBOX_UNAVAILABLE',
+        'workers must run under bubblewrap, and a probe run of bwrap failed here',
+      );
+    this.launch = launch;
+    if (mode === 'auto' && !launch.sandboxed) {
+      const warning = {
+        code: 'PIXWARDEN_NO_SANDBOX',
+        message:
+          'pixel workers run without bubblewrap (bwrap is missing or cannot make namespaces here): a decoder exploit would see this machine',
+      };
+      if (options.onWarning === undefined)
+        process.emitWarning(warning.message, { code: warning.code });
+      else options.onWarning(warning);
+    }
     for (let i = 0; i < this.size; i++) this.spawn();
     this.memoryTimer = setInterval(() => {
       this.checkMemory();
     }, options.memoryCheckMs ?? 25);
     this.memoryTimer.unref();
+  }
+
+  /** Whether the workers run under bubblewrap. */
+  get sandboxed(): boolean {
+    return this.launch.sandboxed;
   }
 
   /** Worker process ids, for inspection. */
@@ -133,10 +201,13 @@ export class WorkerPool {
       (worker) =>
         new Promise<void>((resolve) => {
           if (worker.child.exitCode !== null || worker.child.signalCode !== null) resolve();
-          else
+          else {
+            // Waited for: the caller's process stays up until the worker is gone.
+            worker.child.ref();
             worker.child.once('exit', () => {
               resolve();
             });
+          }
           worker.child.kill('SIGKILL');
         }),
     );
@@ -145,9 +216,15 @@ export class WorkerPool {
 
   private spawn(): void {
     const child = fork(this.script, [], {
+      execPath: this.launch.execPath,
+      execArgv: this.launch.execArgv,
+      env: this.launch.env,
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
+    // An idle pool does not keep its caller's process alive; a running job's timer does.
+    child.unref();
+    child.channel?.unref();
     const worker: Worker = {
       child,
       job: null,
@@ -236,7 +313,7 @@ export class WorkerPool {
   private checkMemory(): void {
     for (const worker of this.workers) {
       if (worker.job === null || worker.child.pid === undefined) continue;
-      const rss = residentBytes(worker.child.pid);
+      const rss = treeResidentBytes(worker.child.pid);
       if (rss !== null && rss > this.maxWorkerBytes) this.kill(worker, 'ERR_WORKER_MEMORY');
     }
   }

@@ -9,6 +9,10 @@ import type { WorkerReply } from './pool.js';
 export type Task = (payload: unknown) => Promise<unknown>;
 
 export function serve(tasks: Readonly<Record<string, Task>>): void {
+  // The parent is gone (or closed the channel): nothing will ask for work again.
+  process.on('disconnect', () => {
+    process.exit(0);
+  });
   process.on('message', (message: { id: number; task: string; payload: unknown }) => {
     const task = Object.hasOwn(tasks, message.task) ? tasks[message.task] : undefined;
     const reply = (value: WorkerReply): void => {

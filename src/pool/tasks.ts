@@ -1,6 +1,10 @@
 /** The tasks a pool worker runs for production callers. */
-import { PixwardenError, pixwardenError } from '../errors.js';
-import { pixelDecoder } from '../pixels.js';
+import { pixwardenError } from '../errors.js';
+import { decoderRefusal, requireDecoder } from '../pixels.js';
+import { thumbnailDistances } from '../thumbnail-hash.js';
+import type { ThumbnailJob } from '../thumbnail-hash.js';
+import { render } from '../transform/render.js';
+import type { RenderJob } from '../transform/render.js';
 import type { Task } from './serve.js';
 
 /**
@@ -9,33 +13,29 @@ import type { Task } from './serve.js';
  */
 const describe: Task = async (payload) => {
   const { bytes, maxPixels } = payload as { bytes: Uint8Array; maxPixels: number };
-  const sharp = await pixelDecoder();
-  if (sharp === null) throw pixwardenError('ERR_WORKER_CRASHED', 'sharp is not installed');
+  const sharp = await requireDecoder();
+  let meta;
   try {
-    const meta = await sharp(bytes, {
+    meta = await sharp(bytes, {
       limitInputPixels: maxPixels === 0 ? false : maxPixels,
       failOn: 'warning',
     }).metadata();
-    const pixels = meta.width * meta.height;
-    if (maxPixels > 0 && pixels > maxPixels) {
-      throw pixwardenError(
-        'ERR_PIXEL_LIMIT',
-        `${meta.width} × ${meta.height} = ${pixels} pixels, limit ${maxPixels} to be decoded`,
-        { value: pixels, limit: maxPixels, unit: 'pixels' },
-      );
-    }
-    return { format: meta.format, width: meta.width, height: meta.height };
   } catch (error: unknown) {
-    if (error instanceof PixwardenError) throw error;
-    const reason = error instanceof Error ? error.message : String(error);
-    if (/exceeds pixel limit/i.test(reason)) {
-      throw pixwardenError('ERR_PIXEL_LIMIT', `the image has more than ${maxPixels} pixels`, {
-        limit: maxPixels,
-        unit: 'pixels',
-      });
-    }
-    throw pixwardenError('ERR_MALFORMED', `the decoder refused the image: ${reason}`);
+    throw decoderRefusal(error, maxPixels);
   }
+  const pixels = meta.width * meta.height;
+  if (maxPixels > 0 && pixels > maxPixels) {
+    throw pixwardenError(
+      'ERR_PIXEL_LIMIT',
+      `${meta.width} × ${meta.height} = ${pixels} pixels, limit ${maxPixels} to be decoded`,
+      { value: pixels, limit: maxPixels, unit: 'pixels' },
+    );
+  }
+  return { format: meta.format, width: meta.width, height: meta.height };
 };
 
-export const TASKS: Readonly<Record<string, Task>> = { describe };
+export const TASKS: Readonly<Record<string, Task>> = {
+  describe,
+  transform: (payload) => render(payload as RenderJob),
+  'thumbnail-distances': (payload) => thumbnailDistances(payload as ThumbnailJob),
+};

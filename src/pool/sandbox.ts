@@ -1,0 +1,160 @@
+/**
+ * How a pool worker is started. Where bubblewrap works, each worker runs in its own
+ * namespaces: no network, no other processes in sight, a private /tmp, and a read-only view of
+ * only the system's programs and libraries (/usr), the font configuration, and the
+ * application with its packages. A decoder exploit there finds nothing to read and nowhere to
+ * send it. bubblewrap fails inside some unprivileged containers; then workers run without the
+ * namespaces, and a warning with a code says so.
+ *
+ * Every worker also gets a bounded address space (a loose backstop: Node itself reserves
+ * about a gigabyte to start; the pool's resident-memory watch is the real limit) and an
+ * environment of its own, so that no secret of the parent's reaches it.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** `auto`: bubblewrap when a probe run works; `bubblewrap`: required; `none`: never. */
+export type SandboxMode = 'auto' | 'bubblewrap' | 'none';
+
+export interface Launch {
+  /** The program to run (bubblewrap, prlimit or Node). */
+  readonly execPath: string;
+  /** Its arguments up to the worker script. */
+  readonly execArgv: string[];
+  readonly env: NodeJS.ProcessEnv;
+  readonly sandboxed: boolean;
+}
+
+/** Address space a worker may map: far above what it needs, far below the machine. */
+export const WORKER_ADDRESS_SPACE_BYTES = 16 * 1024 ** 3;
+
+const probed = new Map<string, boolean>();
+
+function findProgram(name: string): string | null {
+  for (const folder of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+    if (folder === '') continue;
+    const candidate = path.join(folder, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+/** The folder of the package that holds `file` (the nearest one with a package.json). */
+function packageRoot(file: string): string {
+  let folder = path.dirname(file);
+  for (;;) {
+    if (existsSync(path.join(folder, 'package.json'))) return folder;
+    const parent = path.dirname(folder);
+    if (parent === folder) return path.dirname(file);
+    folder = parent;
+  }
+}
+
+/** The node_modules folder sharp is installed in (it may sit above the application's). */
+function sharpModules(): string | null {
+  try {
+    const entry = createRequire(import.meta.url).resolve('sharp');
+    const at = entry.lastIndexOf(`${path.sep}node_modules${path.sep}`);
+    return at === -1 ? null : entry.slice(0, at + '/node_modules'.length);
+  } catch {
+    return null;
+  }
+}
+
+function within(folder: string, parent: string): boolean {
+  const relative = path.relative(parent, folder);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
+
+/** The bubblewrap arguments that show a worker only what it needs, read-only. */
+function bubblewrapArgs(script: string): string[] {
+  const node = realpathSync(process.execPath);
+  const views = new Set<string>();
+  for (const folder of [
+    packageRoot(realpathSync(script)),
+    packageRoot(realpathSync(fileURLToPath(import.meta.url))),
+    sharpModules(),
+    path.dirname(node),
+  ]) {
+    if (folder === null || within(folder, '/usr')) continue;
+    if ([...views].some((view) => within(folder, view))) continue;
+    views.add(folder);
+  }
+  const args = [
+    '--unshare-all',
+    '--die-with-parent',
+    '--new-session',
+    '--ro-bind',
+    '/usr',
+    '/usr',
+  ];
+  // On a merged-/usr system these are links into /usr; elsewhere, folders of their own.
+  for (const folder of ['/bin', '/lib', '/lib64', '/lib32', '/sbin']) {
+    if (!existsSync(folder)) continue;
+    const real = realpathSync(folder);
+    if (real === folder) args.push('--ro-bind', folder, folder);
+    else args.push('--symlink', path.relative('/', real), folder);
+  }
+  for (const view of [...views].sort()) args.push('--ro-bind', view, view);
+  args.push(
+    '--ro-bind-try',
+    '/etc/fonts',
+    '/etc/fonts',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--tmpfs',
+    '/tmp',
+    '--chdir',
+    '/tmp',
+    node,
+  );
+  return args;
+}
+
+/** What a worker's environment holds: nothing of the parent's but the search path. */
+function workerEnv(sandboxed: boolean): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    // Font lookups (text watermarks) want a writable cache; in the sandbox only /tmp is.
+    HOME: sandboxed ? '/tmp' : (process.env.HOME ?? '/tmp'),
+    XDG_CACHE_HOME: sandboxed ? '/tmp' : (process.env.XDG_CACHE_HOME ?? ''),
+    LANG: 'C.UTF-8',
+  };
+}
+
+/** Whether a worker under bubblewrap starts here: one real run of Node inside it, cached. */
+export function bubblewrapWorks(script: string): boolean {
+  const bwrap = findProgram('bwrap');
+  if (bwrap === null) return false;
+  const known = probed.get(script);
+  if (known !== undefined) return known;
+  const run = spawnSync(bwrap, [...bubblewrapArgs(script), '-e', 'process.exit(0)'], {
+    stdio: 'ignore',
+    timeout: 10_000,
+    env: workerEnv(true),
+  });
+  const works = run.status === 0;
+  probed.set(script, works);
+  return works;
+}
+
+/**
+ * How to start a worker for `script` in `mode`, or null when `bubblewrap` was required and
+ * does not work here.
+ */
+export function launchFor(script: string, mode: SandboxMode): Launch | null {
+  const sandboxed = mode !== 'none' && bubblewrapWorks(script);
+  if (mode === 'bubblewrap' && !sandboxed) return null;
+  const program = sandboxed
+    ? [findProgram('bwrap') ?? 'bwrap', ...bubblewrapArgs(script)]
+    : [process.execPath];
+  const prlimit = findProgram('prlimit');
+  const [execPath = process.execPath, ...execArgv] =
+    prlimit === null ? program : [prlimit, `--as=${WORKER_ADDRESS_SPACE_BYTES}`, '--', ...program];
+  return { execPath, execArgv, env: workerEnv(sandboxed), sandboxed };
+}
