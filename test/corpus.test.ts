@@ -19,6 +19,7 @@ import { sniffImage } from '../src/detect.js';
 import { isStandardProfileName } from '../src/metadata/icc.js';
 import { CORPUS, exiftool, pillowJudge, runCli } from './helpers.js';
 import type { ExifToolRecord, PixelVerdict } from './helpers.js';
+import { ICC_GROUPS, ICC_TEXT, NEUTRAL_GROUPS, STRUCTURE_TAGS } from './structure-tags.js';
 
 interface Outcome {
   input: string;
@@ -36,81 +37,6 @@ const ACCEPTABLE_REFUSALS = new Set([
   'ERR_EMPTY_INPUT',
 ]);
 
-/** ExifTool tags that describe only the structure of a clean file. */
-const STRUCTURE_TAGS: Record<string, ReadonlySet<string>> = {
-  JFIF: new Set(['JFIFVersion', 'ResolutionUnit', 'XResolution', 'YResolution']),
-  Adobe: new Set(['DCTEncodeVersion', 'APP14Flags0', 'APP14Flags1', 'ColorTransform']),
-  PNG: new Set([
-    'ImageWidth',
-    'ImageHeight',
-    'BitDepth',
-    'ColorType',
-    'Compression',
-    'Filter',
-    'Interlace',
-    'Gamma',
-    'Palette',
-    'Transparency',
-    'SignificantBits',
-    'SRGBRendering',
-    'WhitePointX',
-    'WhitePointY',
-    'RedX',
-    'RedY',
-    'GreenX',
-    'GreenY',
-    'BlueX',
-    'BlueY',
-    'ProfileName',
-    'AnimationFrames',
-    'AnimationPlays',
-    'ColorPrimaries',
-    'TransferCharacteristics',
-    'MatrixCoefficients',
-    'VideoFullRangeFlag',
-  ]),
-  RIFF: new Set([
-    'ImageWidth',
-    'ImageHeight',
-    'VP8Version',
-    'HorizontalScale',
-    'VerticalScale',
-    'WebP_Flags',
-    'AlphaPreprocessing',
-    'AlphaFiltering',
-    'AlphaCompression',
-    'BackgroundColor',
-    'AnimationLoopCount',
-    'Duration',
-    'FrameCount',
-  ]),
-  GIF: new Set([
-    'GIFVersion',
-    'ImageWidth',
-    'ImageHeight',
-    'HasColorMap',
-    'ColorResolutionDepth',
-    'BitsPerPixel',
-    'BackgroundColor',
-    'AnimationIterations',
-    'FrameCount',
-    'Duration',
-    'TransparentColor',
-    'PixelAspectRatio',
-    'AnimationExtension',
-  ]),
-  IFD0: new Set(['Orientation']),
-};
-const NEUTRAL_GROUPS = new Set(['SourceFile', 'System', 'ExifTool', 'File', 'Composite']);
-const ICC_GROUPS = new Set(['ICC-header', 'ICC_Profile', 'ICC-view', 'ICC-meas']);
-/** ICC text that must be blank unless the profile is a well-known standard one. */
-const ICC_TEXT = new Set([
-  'ProfileDescription',
-  'ProfileCopyright',
-  'DeviceMfgDesc',
-  'DeviceModelDesc',
-  'ViewingCondDesc',
-]);
 /** Personal values looked for in the bytes of each clean copy. */
 const PERSONAL_TAGS =
   /^(IFD0|ExifIFD|GPS|XMP-[a-z]+|IPTC|MakerNotes|Canon|Nikon|Sony|Olympus|Panasonic|Pentax|FujiFilm|Samsung|Apple):(Make|Model|.*SerialNumber|Artist|Copyright|OwnerName|CameraOwnerName|By-line|Creator|Rights|GPSLatitude|GPSLongitude|City|Country|ImageUniqueID|LensModel)$/;
