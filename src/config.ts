@@ -47,8 +47,7 @@ export function loadConfig(file: string | null): Config {
   const wrong = (message: string): never => {
     throw pixwardenError('ERR_INVALID_ARGUMENT', `the configuration file ${file}: ${message}`);
   };
-  if (data === null || typeof data !== 'object' || Array.isArray(data))
-    wrong('expected an object');
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) wrong('expected an object');
   const top = data as Record<string, unknown>;
   for (const key of Object.keys(top)) if (key !== 'variants') wrong(`unknown field "${key}"`);
   if (top.variants === undefined) return { variants: DEFAULT_VARIANTS };

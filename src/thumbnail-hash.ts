@@ -83,7 +83,9 @@ export async function thumbnailDistances(job: ThumbnailJob): Promise<(number | n
   const distances: (number | null)[] = [];
   for (const thumbnail of job.thumbnails) {
     try {
-      distances.push(distance(main, await differenceHash(sharp, thumbnail, job.maxThumbnailPixels)));
+      distances.push(
+        distance(main, await differenceHash(sharp, thumbnail, job.maxThumbnailPixels)),
+      );
     } catch {
       distances.push(null);
     }

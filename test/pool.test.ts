@@ -4,9 +4,13 @@
  * up and the next job succeeds; no worker is left behind after a thousand jobs.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { WorkerPool, residentBytes } from '../dist/pool/pool.js';
+import { WorkerPool, processTree, residentBytes } from '../dist/pool/pool.js';
+import { bubblewrapWorks } from '../dist/pool/sandbox.js';
 import { CASES } from './helpers.js';
 
 const script = new URL('./pool/test-worker.mjs', import.meta.url);
@@ -64,13 +68,91 @@ describe('the worker pool', () => {
     for (let i = 0; i < 1000; i += 50) {
       const batch = Array.from({ length: 50 }, (_, k) => pool.run('echo', i + k));
       expect(await Promise.all(batch)).toEqual(Array.from({ length: 50 }, (_, k) => i + k));
-      for (const pid of pool.pids) seen.add(pid);
+      // A sandboxed worker is bubblewrap with Node beneath it: all of them must go.
+      for (const pid of pool.pids) for (const member of processTree(pid)) seen.add(member);
     }
     // Workers were recycled along the way; the old ones are gone, not even left as zombies.
     expect(seen.size).toBeGreaterThan(2);
     await new Promise((resolve) => setTimeout(resolve, 200));
     const left = [...seen].filter((pid) => existsSync(`/proc/${pid}`));
-    expect(left.sort()).toEqual([...pool.pids].sort());
+    const current = new Set(pool.pids.flatMap((pid) => processTree(pid)));
+    expect(left.filter((pid) => !current.has(pid))).toEqual([]);
     expect(pool.pids.every((pid) => (residentBytes(pid) ?? 0) > 0)).toBe(true);
+  });
+});
+
+describe('the worker sandbox', () => {
+  const sandboxed = bubblewrapWorks(fileURLToPath(script));
+
+  async function probe(mode: 'bubblewrap' | 'none') {
+    const server = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    process.env.PIXWARDEN_TEST_SECRET = 'from the parent';
+    const probed = new WorkerPool({ size: 1, workerScript: script, sandbox: mode });
+    try {
+      return {
+        sandboxed: probed.sandboxed,
+        seen: await probed.run('probe', {
+          port,
+          file: '/etc/passwd',
+          variable: 'PIXWARDEN_TEST_SECRET',
+        }),
+      };
+    } finally {
+      delete process.env.PIXWARDEN_TEST_SECRET;
+      await probed.close();
+      server.close();
+    }
+  }
+
+  it('is available on this machine (the test command installs bubblewrap)', () => {
+    expect(sandboxed).toBe(true);
+  });
+
+  it('gives a worker no network, no other process, no view of the system, and no parent variable', async () => {
+    const { sandboxed: inside, seen } = await probe('bubblewrap');
+    expect(inside).toBe(true);
+    expect(seen).toEqual({
+      pid: 1,
+      file: false,
+      variable: null,
+      network: expect.not.stringMatching(/^connected$/),
+    });
+  });
+
+  it('shows what the probe sees without the sandbox: the same machine, the same network', async () => {
+    const { sandboxed: inside, seen } = await probe('none');
+    expect(inside).toBe(false);
+    // Even unsandboxed, a worker gets an environment of its own.
+    expect(seen).toEqual({
+      pid: expect.not.stringMatching(/^1$/),
+      file: true,
+      variable: null,
+      network: 'connected',
+    });
+  });
+
+  it('warns with a code when it falls back to workers without the sandbox', async () => {
+    const warnings: { code: string; message: string }[] = [];
+    const saved = process.env.PATH;
+    // No bwrap on the search path: the probe fails as it would in a locked-down container.
+    process.env.PATH = '/nonexistent';
+    try {
+      const fallback = new WorkerPool({
+        size: 1,
+        workerScript: script,
+        onWarning: (w) => warnings.push(w),
+      });
+      expect(fallback.sandboxed).toBe(false);
+      await expect(fallback.run('echo', 7)).resolves.toBe(7);
+      await fallback.close();
+      expect(
+        () => new WorkerPool({ size: 1, workerScript: script, sandbox: 'bubblewrap' }),
+      ).toThrow(expect.objectContaining({ code: 'ERR_SANDBOX_UNAVAILABLE' }));
+    } finally {
+      process.env.PATH = saved;
+    }
+    expect(warnings).toEqual([expect.objectContaining({ code: 'PIXWARDEN_NO_SANDBOX' })]);
   });
 });

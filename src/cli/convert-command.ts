@@ -173,7 +173,10 @@ export async function runConvert(paths: readonly string[], flags: ConvertFlags):
   return all.some((record) => record.status === 'refused') ? 1 : 0;
 }
 
-function transformOptions(flags: ConvertFlags, configured: readonly VariantSpec[]): TransformOptions {
+function transformOptions(
+  flags: ConvertFlags,
+  configured: readonly VariantSpec[],
+): TransformOptions {
   return {
     limits: flags.limits,
     ...(flags.to === undefined ? {} : { format: flags.to }),

@@ -172,7 +172,11 @@ function wholeFlag(flag: string, text: string | undefined, min: number, max: num
   return value;
 }
 
-function choiceFlag<T extends string>(flag: string, text: string | undefined, allowed: readonly T[]) {
+function choiceFlag<T extends string>(
+  flag: string,
+  text: string | undefined,
+  allowed: readonly T[],
+) {
   if (text === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(text))
     throw new UsageError(`${flag} takes ${allowed.join(', ')}, not "${text}"`);
@@ -238,9 +242,7 @@ async function run(argv: readonly string[]): Promise<number> {
       );
     const flags: StripFlags = {
       keep: values.keep ?? 'orientation,icc',
-      ...(values.rewrite === true
-        ? { rewrite: quality === undefined ? {} : { quality } }
-        : {}),
+      ...(values.rewrite === true ? { rewrite: quality === undefined ? {} : { quality } } : {}),
       limits: limitsFrom(values),
       ...(values.output === undefined ? {} : { output: values.output }),
       ...(values['in-place'] === true ? { inPlace: true } : {}),

@@ -75,11 +75,14 @@ function defaultWorker(): string {
     const file = fileURLToPath(new URL(candidate, import.meta.url));
     if (existsSync(file)) return file;
   }
-  throw pixwardenError('ERR_WORKER_CRASHED', 'the pool worker program is not built (npm run build)');
+  throw pixwardenError(
+    'ERR_WORKER_CRASHED',
+    'the pool worker program is not built (npm run build)',
+  );
 }
 
 /** Process ids of a process and its descendants (a sandboxed worker runs under bubblewrap). */
-function processTree(pid: number, depth = 0): number[] {
+export function processTree(pid: number, depth = 0): number[] {
   if (depth > 4) return [pid];
   let children: number[] = [];
   try {
@@ -208,7 +211,7 @@ export class WorkerPool {
               resolve();
             });
           }
-          worker.child.kill('SIGKILL');
+          stopWorker(worker.child, 'SIGKILL');
         }),
     );
     await Promise.all(exits);
@@ -279,13 +282,18 @@ export class WorkerPool {
   private kill(worker: Worker, reason: ErrorCode): void {
     if (worker.killedFor !== null) return;
     worker.killedFor = reason;
-    worker.child.kill('SIGKILL');
+    stopWorker(worker.child, 'SIGKILL');
   }
 
-  /** Replaces a worker that has done its share of jobs. */
+  /**
+   * Replaces a worker that has done its share of jobs: its channel is closed, and it exits on
+   * its own (a signal would not do: as the first process of its namespace, a sandboxed worker
+   * ignores the signals it has no handler for).
+   */
   private retire(worker: Worker): void {
     worker.retiring = true;
-    worker.child.kill('SIGTERM');
+    if (worker.child.connected) worker.child.disconnect();
+    else stopWorker(worker.child, 'SIGKILL');
   }
 
   private lost(worker: Worker): void {
@@ -317,6 +325,34 @@ export class WorkerPool {
       if (rss !== null && rss > this.maxWorkerBytes) this.kill(worker, 'ERR_WORKER_MEMORY');
     }
   }
+}
+
+/**
+ * Kills a worker. A sandboxed one is bubblewrap with Node beneath it: Node gets the signal, and
+ * bubblewrap, seeing its child end, reaps it and exits; should it still be there a second
+ * later, it is killed too.
+ */
+function stopWorker(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  const beneath = processTree(child.pid).slice(1).reverse();
+  if (beneath.length === 0) {
+    child.kill(signal);
+    return;
+  }
+  for (const pid of beneath) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Gone already.
+    }
+  }
+  const fallback = setTimeout(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }, 1000);
+  fallback.unref();
+  child.once('exit', () => {
+    clearTimeout(fallback);
+  });
 }
 
 function replyError(error: {

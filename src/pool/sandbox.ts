@@ -85,6 +85,9 @@ function bubblewrapArgs(script: string): string[] {
   }
   const args = [
     '--unshare-all',
+    // Node itself is the namespace's first process: bubblewrap's own reaper there would, on
+    // its way out, be left to the machine's init, which in some containers never reaps it.
+    '--as-pid-1',
     '--die-with-parent',
     '--new-session',
     '--ro-bind',

@@ -90,8 +90,7 @@ async function shared(
   const upright = meta.autoOrient;
   const scale = Math.max(...job.outputs.map((output) => scaleFor(output, upright)));
   const decoded = open().autoOrient();
-  const sized =
-    scale < 1 ? decoded.resize({ width: Math.ceil(upright.width * scale) }) : decoded;
+  const sized = scale < 1 ? decoded.resize({ width: Math.ceil(upright.width * scale) }) : decoded;
   const { data, info } = await sized.toColourspace('srgb').raw().toBuffer({
     resolveWithObject: true,
   });

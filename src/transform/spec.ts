@@ -134,7 +134,8 @@ function invalid(message: string, value?: string | number): never {
 }
 
 function oneOf<T extends string>(what: string, value: unknown, allowed: readonly T[]): T {
-  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value))
+    return value as T;
   return invalid(`${what} must be one of ${allowed.join(', ')}, not ${show(value)}`, show(value));
 }
 

@@ -24,12 +24,7 @@ import { checkDeclaredType, extensionFinding } from '../type-check.js';
 import type { ImageFormat, PartRecord } from '../types.js';
 import { notClean } from '../verify.js';
 import type { RenderJob, RenderedOutput } from './render.js';
-import {
-  REWRITE_JPEG_QUALITY,
-  checkVariants,
-  resolveOutput,
-  resolveWatermark,
-} from './spec.js';
+import { REWRITE_JPEG_QUALITY, checkVariants, resolveOutput, resolveWatermark } from './spec.js';
 import type {
   OutputFormat,
   OutputSpec,
@@ -149,9 +144,7 @@ function resolveOutputs(options: TransformOptions, format: ImageFormat): Resolve
   checkVariants(options.variants);
   if (options.variants.length === 0)
     throw pixwardenError('ERR_INVALID_ARGUMENT', 'the variant list is empty');
-  return options.variants.map((variant) =>
-    resolveOutput(variant, defaults, format, variant.name),
-  );
+  return options.variants.map((variant) => resolveOutput(variant, defaults, format, variant.name));
 }
 
 /** The watermark image is an input like any other: checked, and stripped before decoding. */
@@ -196,8 +189,7 @@ async function run(
     animated,
     outputs: lossless ? outputs.map((output) => ({ ...output, lossless: true })) : outputs,
     watermark,
-    maxPixels:
-      limits.maxPixels === 0 ? 0 : animated ? 4 * limits.maxPixels : limits.maxPixels,
+    maxPixels: limits.maxPixels === 0 ? 0 : animated ? 4 * limits.maxPixels : limits.maxPixels,
   };
   const rendered = await (options.pool ?? defaultPool()).run<RenderedOutput[]>('transform', job);
   const warnings = [...clean.warnings];
