@@ -113,24 +113,19 @@ describe('the worker sandbox', () => {
   it('gives a worker no network, no other process, no view of the system, and no parent variable', async () => {
     const { sandboxed: inside, seen } = await probe('bubblewrap');
     expect(inside).toBe(true);
-    expect(seen).toEqual({
-      pid: 1,
-      file: false,
-      variable: null,
-      network: expect.not.stringMatching(/^connected$/),
-    });
+    const { network, ...rest } = seen as { network: string };
+    expect(rest).toEqual({ pid: 1, file: false, variable: null });
+    // The namespace has no interface but a loopback that is down: nothing can be reached.
+    expect(network).not.toBe('connected');
   });
 
   it('shows what the probe sees without the sandbox: the same machine, the same network', async () => {
     const { sandboxed: inside, seen } = await probe('none');
     expect(inside).toBe(false);
     // Even unsandboxed, a worker gets an environment of its own.
-    expect(seen).toEqual({
-      pid: expect.not.stringMatching(/^1$/),
-      file: true,
-      variable: null,
-      network: 'connected',
-    });
+    const { pid, ...rest } = seen as { pid: number };
+    expect(pid).not.toBe(1);
+    expect(rest).toEqual({ file: true, variable: null, network: 'connected' });
   });
 
   it('warns with a code when it falls back to workers without the sandbox', async () => {
