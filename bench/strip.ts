@@ -19,7 +19,6 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   readdirSync,
   rmSync,
@@ -27,105 +26,23 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import {
+  CACHE,
+  CLI,
+  CONVERT,
+  CORPUS,
+  ROOT,
+  files,
+  makePhotos,
+  median,
+  megabytes,
+  outputRoot,
+  run,
+} from './inputs.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CACHE = path.join(ROOT, 'bench', '.cache');
-const CORPUS = path.resolve(ROOT, '..', 'shared', 'corpus');
-const CLI = path.join(ROOT, 'dist', 'bin', 'main.js');
 const FLOOR = path.join(ROOT, 'build-bench', 'bench', 'floor.js');
-const CONVERT = existsSync('/usr/bin/convert') ? '/usr/bin/convert' : 'convert';
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
-const distinctPhotos = 10;
-const photoCopies = 10;
 const corpusTarget = 1000;
-
-function run(command: string, args: readonly string[]): void {
-  const result = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  if (result.status !== 0 && result.status !== 1) {
-    throw new Error(
-      `${command} ${args.join(' ')} failed: ${result.stderr.toString().slice(0, 400)}`,
-    );
-  }
-}
-
-function files(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => path.join(entry.parentPath, entry.name));
-}
-
-function megabytes(dir: string): number {
-  return files(dir).reduce((sum, file) => sum + statSync(file).size, 0) / 1e6;
-}
-
-function makePhotos(): string {
-  const dir = path.join(CACHE, 'photos');
-  if (existsSync(dir) && readdirSync(dir).length === distinctPhotos * photoCopies) return dir;
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const base = path.join(CACHE, 'base');
-  mkdirSync(base, { recursive: true });
-  const thumb = path.join(base, 'thumb.jpg');
-  run(CONVERT, ['-size', '160x120', 'gradient:navy-gold', thumb]);
-  const icc = path.join(base, 'profile.icc');
-  const profileSource = path.resolve(
-    ROOT,
-    '..',
-    'shared',
-    'cases',
-    'inputs',
-    '03-icc-wide-gamut.jpg',
-  );
-  const extracted = spawnSync('exiftool', ['-b', '-ICC_Profile', profileSource]);
-  writeFileSync(icc, extracted.stdout);
-  for (let i = 0; i < distinctPhotos; i++) {
-    const photo = path.join(base, `base-${i}.jpg`);
-    if (!existsSync(photo)) {
-      run(CONVERT, [
-        '-size',
-        '4032x3024',
-        `gradient:hsb(${i * 36},60%,80%)-hsb(${(i * 36 + 120) % 360},70%,40%)`,
-        '-attenuate',
-        '0.35',
-        '-seed',
-        String(i + 1),
-        '+noise',
-        'Gaussian',
-        '-quality',
-        '92',
-        photo,
-      ]);
-    }
-    for (let c = 0; c < photoCopies; c++)
-      copyFileSync(
-        photo,
-        path.join(dir, `IMG_2025${String(i).padStart(2, '0')}${String(c).padStart(2, '0')}.jpg`),
-      );
-  }
-  run('exiftool', [
-    '-q',
-    '-overwrite_original',
-    '-Make=ExampleCam',
-    '-Model=Model X-1',
-    '-SerialNumber=SN-0042-FAKE',
-    '-LensSerialNumber=LS-77',
-    '-DateTimeOriginal=2025:06:01 10:20:30',
-    '-OffsetTimeOriginal=+02:00',
-    '-GPSLatitude=48.8584',
-    '-GPSLatitudeRef=N',
-    '-GPSLongitude=2.2945',
-    '-GPSLongitudeRef=E',
-    '-GPSAltitude=35',
-    '-Artist=Jane Example',
-    '-XMP-dc:Creator=Jane Example',
-    '-Orientation#=6',
-    `-ThumbnailImage<=${thumb}`,
-    `-ICC_Profile<=${icc}`,
-    dir,
-  ]);
-  return dir;
-}
 
 function makeCorpusSet(): string {
   const dir = path.join(CACHE, 'corpus-jpegs');
@@ -163,9 +80,7 @@ const TOOLS: readonly Tool[] = [
   },
 ];
 
-/** Outputs go to memory-backed storage when there is some, so that disk writeback (which
- * starts at unpredictable moments) does not blur the comparison. */
-const OUT_ROOT = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/pixwarden-bench-') : CACHE;
+const OUT_ROOT = outputRoot();
 
 function timeTool(tool: Tool, input: string): number {
   const output = path.join(OUT_ROOT, 'out');
@@ -174,11 +89,6 @@ function timeTool(tool: Tool, input: string): number {
   const start = performance.now();
   run(command, args);
   return (performance.now() - start) / 1000;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 function benchSet(label: string, input: string): void {

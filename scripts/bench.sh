@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Builds and runs a benchmark: bench/strip.ts by default, bench/bombs.ts with "bombs".
+# Builds and runs the benchmarks: strip, then convert, by default; one of them (strip, convert,
+# bombs) when named.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-tools.sh
 [ -d node_modules ] || npm ci
 npm run build >/dev/null
 npx tsc -p tsconfig.bench.json
-node "build-bench/bench/${1:-strip}.js"
+if [ $# -eq 0 ]; then
+  node build-bench/bench/strip.js
+  node build-bench/bench/convert.js
+else
+  node "build-bench/bench/$1.js"
+fi

@@ -4,6 +4,7 @@
  * limits, and compared by a difference hash.
  */
 import { decoderRefusal, requireDecoder } from './pixels.js';
+import { inputBytes } from './pool/pool.js';
 import type { Sharp } from './pixels.js';
 
 /** Raw RGB rows, as JFIF stores its thumbnail. */
@@ -14,7 +15,8 @@ export interface RawPicture {
 }
 
 export interface ThumbnailJob {
-  readonly main: Uint8Array;
+  /** The main picture: its bytes, or the file they were handed over in. */
+  readonly input: { readonly bytes?: Uint8Array; readonly file?: string };
   readonly thumbnails: readonly (Uint8Array | RawPicture)[];
   /** Pixels the main picture may have to be decoded (0: no limit). */
   readonly maxPixels: number;
@@ -76,7 +78,7 @@ export async function thumbnailDistances(job: ThumbnailJob): Promise<(number | n
   const sharp = await requireDecoder();
   let main: bigint;
   try {
-    main = await differenceHash(sharp, job.main, job.maxPixels);
+    main = await differenceHash(sharp, inputBytes(job.input), job.maxPixels);
   } catch (error: unknown) {
     throw decoderRefusal(error, job.maxPixels);
   }

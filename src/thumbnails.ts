@@ -110,15 +110,18 @@ export async function thumbnailFindings(
     return notCompared(
       `a ${parsed.format.toUpperCase()} of ${parsed.width} × ${parsed.height} is not decoded for a comparison`,
     );
-  const job: ThumbnailJob = {
-    main: bytes,
+  const job: Omit<ThumbnailJob, 'input'> = {
     thumbnails: thumbnails.map((thumbnail) => thumbnail.picture),
     maxPixels: limits.maxPixels,
     maxThumbnailPixels,
   };
   let distances: (number | null)[];
   try {
-    distances = await (pool ?? defaultPool()).run<(number | null)[]>('thumbnail-distances', job);
+    distances = await (pool ?? defaultPool()).runWithInput<(number | null)[]>(
+      'thumbnail-distances',
+      bytes,
+      job,
+    );
   } catch (error: unknown) {
     const code = error instanceof PixwardenError ? `${error.code}: ` : '';
     const reason = error instanceof Error ? error.message : String(error);

@@ -10,7 +10,15 @@ let sharedOptions: PoolOptions = {};
 
 /** The shared pool, started now if it is not running. */
 export function defaultPool(): WorkerPool {
-  shared ??= new WorkerPool(sharedOptions);
+  if (shared === undefined) {
+    shared = new WorkerPool(sharedOptions);
+    // When nothing else is left to do, the workers are stopped and reaped before the process
+    // ends: left to exit after it, they would be reaped by the machine's init, which in some
+    // containers never does, and stay as zombies.
+    process.once('beforeExit', () => {
+      void closeDefaultPool();
+    });
+  }
   return shared;
 }
 

@@ -69,8 +69,11 @@ function within(folder: string, parent: string): boolean {
   return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
 }
 
-/** The bubblewrap arguments that show a worker only what it needs, read-only. */
-function bubblewrapArgs(script: string): string[] {
+/**
+ * The bubblewrap arguments that show a worker only what it needs, read-only: the system, the
+ * application and, when given, the folder its inputs are handed over in.
+ */
+function bubblewrapArgs(script: string, exchange: string | null = null): string[] {
   const node = realpathSync(process.execPath);
   const views = new Set<string>();
   for (const folder of [
@@ -102,20 +105,10 @@ function bubblewrapArgs(script: string): string[] {
     else args.push('--symlink', path.relative('/', real), folder);
   }
   for (const view of [...views].sort()) args.push('--ro-bind', view, view);
-  args.push(
-    '--ro-bind-try',
-    '/etc/fonts',
-    '/etc/fonts',
-    '--proc',
-    '/proc',
-    '--dev',
-    '/dev',
-    '--tmpfs',
-    '/tmp',
-    '--chdir',
-    '/tmp',
-    node,
-  );
+  args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
+  // After /dev and /tmp, which would hide a folder beneath them.
+  if (exchange !== null) args.push('--ro-bind', exchange, exchange);
+  args.push('--ro-bind-try', '/etc/fonts', '/etc/fonts', '--chdir', '/tmp', node);
   return args;
 }
 
@@ -147,14 +140,18 @@ export function bubblewrapWorks(script: string): boolean {
 }
 
 /**
- * How to start a worker for `script` in `mode`, or null when `bubblewrap` was required and
- * does not work here.
+ * How to start a worker for `script` in `mode`, with the `exchange` folder visible to it, or
+ * null when `bubblewrap` was required and does not work here.
  */
-export function launchFor(script: string, mode: SandboxMode): Launch | null {
+export function launchFor(
+  script: string,
+  mode: SandboxMode,
+  exchange: string | null = null,
+): Launch | null {
   const sandboxed = mode !== 'none' && bubblewrapWorks(script);
   if (mode === 'bubblewrap' && !sandboxed) return null;
   const program = sandboxed
-    ? [findProgram('bwrap') ?? 'bwrap', ...bubblewrapArgs(script)]
+    ? [findProgram('bwrap') ?? 'bwrap', ...bubblewrapArgs(script, exchange)]
     : [process.execPath];
   const prlimit = findProgram('prlimit');
   const [execPath = process.execPath, ...execArgv] =

@@ -11,12 +11,16 @@
  */
 import type { Sharp as SharpImage } from 'sharp';
 import { decoderRefusal, requireDecoder } from '../pixels.js';
+import { inputBytes } from '../pool/pool.js';
 import type { Sharp } from '../pixels.js';
 import type { Fit, ResolvedOutput, ResolvedWatermark } from './spec.js';
 
 export interface RenderJob {
-  /** The input, already stripped of everything but the picture, orientation and profile. */
-  readonly bytes: Uint8Array;
+  /**
+   * The input, already stripped of everything but the picture, orientation and profile: its
+   * bytes, or the file they were handed over in.
+   */
+  readonly input: { readonly bytes?: Uint8Array; readonly file?: string };
   /** Keep every frame (the caller checked that each output can hold an animation). */
   readonly animated: boolean;
   readonly outputs: readonly ResolvedOutput[];
@@ -46,8 +50,9 @@ const white = { r: 255, g: 255, b: 255, alpha: 1 };
 /** Renders every output of a job. */
 export async function render(job: RenderJob): Promise<RenderedOutput[]> {
   const sharp = await requireDecoder();
+  const bytes = inputBytes(job.input);
   const open = (): SharpImage =>
-    sharp(job.bytes, {
+    sharp(bytes, {
       limitInputPixels: job.maxPixels === 0 ? false : job.maxPixels,
       failOn: 'warning',
       animated: job.animated,

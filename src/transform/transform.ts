@@ -184,14 +184,14 @@ async function run(
     limits,
   );
   const lossless = keepLossless && isLosslessWebp(clean.bytes, limits);
-  const job: RenderJob = {
-    bytes: clean.bytes,
+  const job: Omit<RenderJob, 'input'> = {
     animated,
     outputs: lossless ? outputs.map((output) => ({ ...output, lossless: true })) : outputs,
     watermark,
     maxPixels: limits.maxPixels === 0 ? 0 : animated ? 4 * limits.maxPixels : limits.maxPixels,
   };
-  const rendered = await (options.pool ?? defaultPool()).run<RenderedOutput[]>('transform', job);
+  const pool = options.pool ?? defaultPool();
+  const rendered = await pool.runWithInput<RenderedOutput[]>('transform', clean.bytes, job);
   const warnings = [...clean.warnings];
   for (const finding of extensionFinding(format, options.fileName)) {
     if (typeof finding.value === 'string')
