@@ -1,11 +1,12 @@
 /**
  * pixwarden: find and losslessly remove the personal data hidden in JPEG, PNG, WebP and GIF
- * files.
+ * files; make resized and converted copies from decoded pixels, in sandboxed workers.
  *
  * ```ts
- * import { inspect, strip, verifyClean } from 'pixwarden';
+ * import { inspect, strip, transform, verifyClean } from 'pixwarden';
  * const report = await inspect(bytes);
  * const { bytes: clean, removed } = await strip(bytes, { keep: ['orientation', 'icc'] });
+ * const { outputs } = await transform(bytes, { format: 'webp', width: 1024 });
  * ```
  */
 export { inspect, highestRisk } from './inspect.js';
@@ -22,6 +23,23 @@ export type { LimitName, Limits, PictureSize } from './limits.js';
 export { strip } from './strip.js';
 export type { StripOptions, StripResult } from './strip.js';
 export type { Workspace } from './assemble.js';
+export { rewrite, transform } from './transform/transform.js';
+export type { TransformOptions, TransformOutput, TransformResult } from './transform/transform.js';
+export { DEFAULT_VARIANTS, OUTPUT_FORMATS } from './transform/spec.js';
+export type {
+  Fit,
+  Gravity,
+  OutputFormat,
+  OutputSpec,
+  VariantSpec,
+  Watermark,
+} from './transform/spec.js';
+export { WorkerPool } from './pool/pool.js';
+export type { PoolOptions } from './pool/pool.js';
+export type { SandboxMode } from './pool/sandbox.js';
+export { closeDefaultPool, configureDefaultPool } from './pool/default.js';
+export { loadConfig } from './config.js';
+export type { Config } from './config.js';
 export { verifyClean } from './verify.js';
 export type { VerifyResult } from './verify.js';
 export { detectFormat } from './detect.js';

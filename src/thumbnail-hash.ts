@@ -37,7 +37,7 @@ async function differenceHash(
     picture instanceof Uint8Array
       ? sharp(picture, {
           limitInputPixels: maxPixels === 0 ? false : maxPixels,
-          failOn: 'truncated',
+          failOn: 'warning',
           animated: false,
         })
       : sharp(picture.data, {

@@ -81,6 +81,21 @@ describe('the worker pool', () => {
   });
 });
 
+describe('worker recycling', () => {
+  it('replaces a worker that holds more memory than the recycling cap after a job', async () => {
+    const small = new WorkerPool({ size: 1, workerScript: script, recycleWorkerBytes: 1 });
+    try {
+      const first = small.pids;
+      await expect(small.run('echo', 1)).resolves.toBe(1);
+      await expect(small.run('echo', 2)).resolves.toBe(2);
+      expect(small.pids).toHaveLength(1);
+      expect(small.pids).not.toEqual(first);
+    } finally {
+      await small.close();
+    }
+  });
+});
+
 describe('the worker sandbox', () => {
   const sandboxed = bubblewrapWorks(fileURLToPath(script));
 

@@ -26,6 +26,11 @@ export interface PoolOptions {
   readonly maxWorkerBytes?: number;
   /** Jobs a worker runs before it is replaced by a fresh one. Default 500. */
   readonly jobsPerWorker?: number;
+  /**
+   * Resident bytes above which a worker that has finished a job is replaced (memory that
+   * fragmentation or a leak keeps after the job). Default 384 MiB.
+   */
+  readonly recycleWorkerBytes?: number;
   /** How often resident memory is read, in milliseconds. Default 25. */
   readonly memoryCheckMs?: number;
   /** The worker program (tests give one with test-only tasks). Default: the pool's own. */
@@ -153,6 +158,7 @@ export class WorkerPool {
   private readonly jobTimeoutMs: number;
   private readonly maxWorkerBytes: number;
   private readonly jobsPerWorker: number;
+  private readonly recycleWorkerBytes: number;
   private readonly script: string;
   /** Where large inputs are handed to workers as files (see `runWithInput`). */
   private readonly exchange: string;
@@ -173,6 +179,7 @@ export class WorkerPool {
     this.jobTimeoutMs = options.jobTimeoutMs ?? 30_000;
     this.maxWorkerBytes = options.maxWorkerBytes ?? 512 * 1024 * 1024;
     this.jobsPerWorker = options.jobsPerWorker ?? 500;
+    this.recycleWorkerBytes = options.recycleWorkerBytes ?? 384 * 1024 * 1024;
     const script = options.workerScript ?? defaultWorker();
     this.script = script instanceof URL ? fileURLToPath(script) : script;
     const mode = options.sandbox ?? 'auto';
@@ -335,7 +342,10 @@ export class WorkerPool {
     worker.jobsDone++;
     if (reply.ok) job.resolve(reply.value);
     else job.reject(replyError(reply.error));
-    if (worker.jobsDone >= this.jobsPerWorker) this.retire(worker);
+    const pid = worker.child.pid;
+    const rss = pid === undefined ? null : treeResidentBytes(pid);
+    if (worker.jobsDone >= this.jobsPerWorker || (rss !== null && rss > this.recycleWorkerBytes))
+      this.retire(worker);
     this.dispatch();
   }
 
