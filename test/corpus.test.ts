@@ -3,21 +3,14 @@
  * would accept. ExifTool judges what each clean copy still holds, Pillow judges its pixels and
  * how it displays, and the personal values of each original must not survive in its copy.
  */
-import {
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PixwardenError, strip } from '../src/index.js';
 import { sniffImage } from '../src/detect.js';
 import { isStandardProfileName } from '../src/metadata/icc.js';
-import { CORPUS, exiftool, pillowJudge, runCli } from './helpers.js';
+import { CORPUS, corpusFiles, exiftool, pillowJudge, runCli } from './helpers.js';
 import type { ExifToolRecord, PixelVerdict } from './helpers.js';
 import { ICC_GROUPS, ICC_TEXT, NEUTRAL_GROUPS, STRUCTURE_TAGS } from './structure-tags.js';
 
@@ -40,16 +33,6 @@ const ACCEPTABLE_REFUSALS = new Set([
 /** Personal values looked for in the bytes of each clean copy. */
 const PERSONAL_TAGS =
   /^(IFD0|ExifIFD|GPS|XMP-[a-z]+|IPTC|MakerNotes|Canon|Nikon|Sony|Olympus|Panasonic|Pentax|FujiFilm|Samsung|Apple):(Make|Model|.*SerialNumber|Artist|Copyright|OwnerName|CameraOwnerName|By-line|Creator|Rights|GPSLatitude|GPSLongitude|City|Country|ImageUniqueID|LensModel)$/;
-
-function walk(dir: string): string[] {
-  return readdirSync(dir)
-    .sort()
-    .flatMap((name) => {
-      const full = path.join(dir, name);
-      if (name.startsWith('.') || name === 'LICENSES') return [];
-      return statSync(full).isDirectory() ? walk(full) : [full];
-    });
-}
 
 function problemsOf(record: ExifToolRecord): string[] {
   const problems: string[] = [];
@@ -90,7 +73,7 @@ describe('the real-photo corpus', () => {
 
   beforeAll(async () => {
     outDir = mkdtempSync(path.join(tmpdir(), 'pixwarden-corpus-'));
-    for (const file of walk(CORPUS)) {
+    for (const file of corpusFiles()) {
       if (file.endsWith('.tsv') || file.endsWith('.md')) continue;
       const bytes = readFileSync(file);
       const format = sniffImage(bytes);

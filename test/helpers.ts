@@ -1,5 +1,6 @@
 /** Shared test helpers: paths, the CLI, ExifTool and Pillow as independent judges, byte builders. */
 import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +47,17 @@ export function runCli(
     stderr: result.stderr.toString('utf8'),
     stdoutBytes: result.stdout,
   };
+}
+
+/** Every file of the corpus, in a stable order, without its licences and hidden files. */
+export function corpusFiles(dir: string = CORPUS): string[] {
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => {
+      const full = path.join(dir, name);
+      if (name.startsWith('.') || name === 'LICENSES') return [];
+      return statSync(full).isDirectory() ? corpusFiles(full) : [full];
+    });
 }
 
 export type ExifToolRecord = Record<string, unknown> & { SourceFile: string };

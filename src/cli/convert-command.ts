@@ -19,10 +19,10 @@ import { transform } from '../transform/transform.js';
 import type { TransformOptions, TransformOutput } from '../transform/transform.js';
 import type { PartRecord } from '../types.js';
 import { displayPath } from './clean-file.js';
+import { InOrder, finishBatch } from './batch.js';
 import { runConcurrently } from './concurrent.js';
 import { readInput, sameFile, writeOutput } from './files.js';
 import { errorJson } from './inspect-command.js';
-import { LineOutput } from './output.js';
 import { startProgress } from './progress.js';
 import { StopSignal } from './stop.js';
 import { countsByGroup, formatBytes, printable } from './summary.js';
@@ -114,21 +114,14 @@ export async function runConvert(paths: readonly string[], flags: ConvertFlags):
     ),
     claimed: new Map(),
   };
-  const progress = await startProgress(entries.length, json);
-  const records: (ConvertRecord | undefined)[] = new Array<ConvertRecord | undefined>(
+  const report = new InOrder<ConvertRecord>(
     entries.length,
+    json,
+    await startProgress(entries.length, json),
+    { clean: describeRecord, refused: describeRefusal },
   );
-  const lines = new LineOutput(process.stdout);
-  const errors = new LineOutput(process.stderr);
-  let printed = 0;
   const settle = (index: number, record: ConvertRecord): void => {
-    records[index] = record;
-    progress.tick();
-    for (let next = records[printed]; next !== undefined; next = records[++printed]) {
-      if (json) continue;
-      if (next.status === 'clean') lines.write(describeRecord(next));
-      else errors.write(describeRefusal(next));
-    }
+    report.settle(index, record);
   };
   const clashes = nameClashes(entries, flags.to);
   const items: { index: number; entry: InputFile }[] = [];
@@ -157,20 +150,9 @@ export async function runConvert(paths: readonly string[], flags: ConvertFlags):
   } finally {
     release();
     await pool.close();
-    lines.flush();
-    errors.flush();
-    progress.stop();
+    report.flush();
   }
-  const all = records.filter((record) => record !== undefined);
-  if (json) process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
-  printSummary(all);
-  if (stop.requested) {
-    process.stderr.write(
-      `stopped by a signal: ${records.length - all.length} of ${records.length} inputs were not started\n`,
-    );
-    return process.exitCode === 143 ? 143 : 130;
-  }
-  return all.some((record) => record.status === 'refused') ? 1 : 0;
+  return finishBatch(report.records, json, stop, printSummary);
 }
 
 function transformOptions(

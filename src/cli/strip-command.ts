@@ -7,10 +7,10 @@ import type { Limits } from '../limits.js';
 import { parseKeepList } from '../policy.js';
 import { closeDefaultPool, configureDefaultPool } from '../pool/default.js';
 import { cleanFile, refused } from './clean-file.js';
+import { InOrder, finishBatch } from './batch.js';
 import { runConcurrently } from './concurrent.js';
 import type { Plan, StripRecord } from './clean-file.js';
 import { ReadBuffer } from './files.js';
-import { LineOutput } from './output.js';
 import { startProgress } from './progress.js';
 import { countsByGroup, formatBytes, printable } from './summary.js';
 import { StopSignal } from './stop.js';
@@ -92,22 +92,16 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
   };
   if (plan.inPlace) countLinks(entries);
   const clashes = plainNameClashes(entries, plan);
-  const progress = await startProgress(entries.length, json);
-  const records: (StripRecord | undefined)[] = new Array<StripRecord | undefined>(entries.length);
   // With -o - the image goes to standard output, so the per-file lines go to standard error.
-  const lines = new LineOutput(toStdout ? process.stderr : process.stdout);
-  const errors = new LineOutput(process.stderr);
-  let printed = 0;
-  // Records arrive in any order from the threads; lines are printed in the order of the inputs.
+  const report = new InOrder<StripRecord>(
+    entries.length,
+    json,
+    await startProgress(entries.length, json),
+    { clean: describeRecord, refused: describeRefusal },
+    toStdout ? process.stderr : process.stdout,
+  );
   const settle = (index: number, record: StripRecord): void => {
-    records[index] = record;
-    progress.tick();
-    for (let next = records[printed]; next !== undefined; next = records[++printed]) {
-      // Clean files are listed on standard output, refusals on standard error.
-      if (json) continue;
-      if (next.status === 'clean') lines.write(describeRecord(next));
-      else errors.write(describeRefusal(next));
-    }
+    report.settle(index, record);
   };
 
   const items: WorkItem[] = [];
@@ -145,20 +139,9 @@ export async function runStrip(paths: readonly string[], flags: StripFlags): Pro
   } finally {
     release();
     if (plan.rewrite !== null) await closeDefaultPool();
-    lines.flush();
-    errors.flush();
-    progress.stop();
+    report.flush();
   }
-  const all = records.filter((record) => record !== undefined);
-  if (json) process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
-  printSummary(all);
-  if (stop.requested) {
-    process.stderr.write(
-      `stopped by a signal: ${records.length - all.length} of ${records.length} inputs were not started\n`,
-    );
-    return process.exitCode === 143 ? 143 : 130;
-  }
-  return all.some((record) => record.status === 'refused') ? 1 : 0;
+  return finishBatch(report.records, json, stop, printSummary);
 }
 
 /**

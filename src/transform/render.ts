@@ -13,7 +13,7 @@ import type { Sharp as SharpImage } from 'sharp';
 import { decoderRefusal, requireDecoder } from '../pixels.js';
 import { inputBytes } from '../pool/pool.js';
 import type { Sharp } from '../pixels.js';
-import type { Fit, ResolvedOutput, ResolvedWatermark } from './spec.js';
+import type { ResolvedOutput, ResolvedWatermark } from './spec.js';
 
 export interface RenderJob {
   /**
@@ -60,15 +60,15 @@ export async function render(job: RenderJob): Promise<RenderedOutput[]> {
   try {
     const [only] = job.outputs;
     if (job.outputs.length === 1 && only !== undefined && job.watermark === null)
-      return [await direct(open(), only, job.animated ? await timingOf(open()) : null)];
+      return [await direct(open(), only, job.animated ? timingOf(await open().metadata()) : null)];
     return await shared(sharp, open, job);
   } catch (error: unknown) {
     throw decoderRefusal(error, job.maxPixels);
   }
 }
 
-async function timingOf(image: SharpImage): Promise<Timing> {
-  const meta = await image.metadata();
+/** The frame delays and loop count of an animation, to write back as they were. */
+function timingOf(meta: { delay?: number[] | undefined; loop?: number | undefined }): Timing {
   return {
     ...(meta.delay === undefined ? {} : { delay: meta.delay }),
     ...(meta.loop === undefined ? {} : { loop: meta.loop }),
@@ -99,12 +99,7 @@ async function shared(
   const { data, info } = await sized.toColourspace('srgb').raw().toBuffer({
     resolveWithObject: true,
   });
-  const timing: Timing | null = job.animated
-    ? {
-        ...(meta.delay === undefined ? {} : { delay: meta.delay }),
-        ...(meta.loop === undefined ? {} : { loop: meta.loop }),
-      }
-    : null;
+  const timing = job.animated ? timingOf(meta) : null;
   const results: RenderedOutput[] = [];
   for (const output of job.outputs) {
     const resized = resize(fromRaw(sharp, data, info, job.animated), output);
@@ -163,18 +158,12 @@ function scaleFor(output: ResolvedOutput, size: { width: number; height: number 
   return Math.min(1, scale);
 }
 
-const SHARP_FIT: Record<Fit, 'inside' | 'cover' | 'contain'> = {
-  inside: 'inside',
-  cover: 'cover',
-  contain: 'contain',
-};
-
 function resize(image: SharpImage, output: ResolvedOutput): SharpImage {
   if (output.width === null && output.height === null) return image;
   return image.resize({
     ...(output.width === null ? {} : { width: output.width }),
     ...(output.height === null ? {} : { height: output.height }),
-    fit: SHARP_FIT[output.fit],
+    fit: output.fit,
     withoutEnlargement: true,
     background: output.format === 'jpeg' ? white : transparent,
   });

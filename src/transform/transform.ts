@@ -101,12 +101,7 @@ export async function transform(
   bytes: Uint8Array,
   given: TransformOptions = {},
 ): Promise<TransformResult> {
-  const options = checkOptions(given);
-  requireBytes(bytes);
-  const limits = resolveLimits(options.limits);
-  checkFileSize(bytes.length, limits.maxFileBytes);
-  const format = await detectFormat(bytes);
-  checkDeclaredType(format, options.declaredType, options.allowTypeMismatch === true);
+  const { options, limits, format } = await admit(bytes, given);
   const outputs = resolveOutputs(options, format);
   const watermark =
     options.watermark === undefined ? null : await cleanWatermark(options.watermark, limits);
@@ -122,12 +117,7 @@ export async function rewrite(
   bytes: Uint8Array,
   given: Omit<TransformOptions, 'variants' | 'format' | 'watermark'> = {},
 ): Promise<TransformResult> {
-  const options = checkOptions(given);
-  requireBytes(bytes);
-  const limits = resolveLimits(options.limits);
-  checkFileSize(bytes.length, limits.maxFileBytes);
-  const format = await detectFormat(bytes);
-  checkDeclaredType(format, options.declaredType, options.allowTypeMismatch === true);
+  const { options, limits, format } = await admit(bytes, given);
   const quality = options.quality ?? (format === 'jpeg' ? REWRITE_JPEG_QUALITY : undefined);
   const output = resolveOutput(
     { ...options, format, ...(quality === undefined ? {} : { quality }) },
@@ -136,6 +126,20 @@ export async function rewrite(
     null,
   );
   return run(format, bytes, [output], null, options, limits, format === 'webp');
+}
+
+/** The checks before anything else: options, the file's size, its format, its declared type. */
+async function admit<T extends TransformOptions>(
+  bytes: Uint8Array,
+  given: T,
+): Promise<{ options: T; limits: Limits; format: ImageFormat }> {
+  const options = checkOptions(given);
+  requireBytes(bytes);
+  const limits = resolveLimits(options.limits);
+  checkFileSize(bytes.length, limits.maxFileBytes);
+  const format = await detectFormat(bytes);
+  checkDeclaredType(format, options.declaredType, options.allowTypeMismatch === true);
+  return { options, limits, format };
 }
 
 function resolveOutputs(options: TransformOptions, format: ImageFormat): ResolvedOutput[] {
