@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WorkerPool, processTree, residentBytes } from '../dist/pool/pool.js';
 import { bubblewrapWorks } from '../dist/pool/sandbox.js';
-import { CASES } from './helpers.js';
+import { CASES, CORPUS } from './helpers.js';
 
 const script = new URL('./pool/test-worker.mjs', import.meta.url);
 const timeout = 1500;
@@ -43,10 +43,16 @@ describe('the worker pool', () => {
       code: 'ERR_PIXEL_LIMIT',
       limit: 10,
     });
+    // A worker's sharp has only the JPEG, PNG, WebP and GIF loaders open: an SVG or a TIFF
+    // that reached it anyway is not decoded.
     const svg = readFileSync(path.join(CASES, 'inputs', '14-svg-script.svg'));
-    await expect(pool.run('describe', { bytes: svg, maxPixels: 0 })).rejects.toMatchObject({
-      code: 'ERR_MALFORMED',
-    });
+    const tif = readFileSync(path.join(CORPUS, 'exiftool-t-images', 'ExifTool.tif'));
+    for (const bytes of [svg, tif]) {
+      await expect(pool.run('describe', { bytes, maxPixels: 0 })).rejects.toMatchObject({
+        code: 'ERR_MALFORMED',
+        message: expect.stringMatching(/^the decoder refused the image: /) as unknown,
+      });
+    }
   });
 
   it.each([
