@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what the tests need, builds, type-checks, lints, runs every test.
+# The whole test suite: installs what the tests need (Debian tools, a running PostgreSQL),
+# builds, type-checks, lints, runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-tools.sh
+bash scripts/ensure-postgres.sh
 [ -d node_modules ] || npm ci
 npm run build
 npm run typecheck

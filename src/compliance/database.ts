@@ -1,0 +1,148 @@
+/**
+ * The compliance database: SQLite in the data folder by default (better-sqlite3, WAL mode,
+ * `synchronous=FULL` so that an audit entry that was written survives a crash, and
+ * `secure_delete` so that deleted rows are overwritten), or PostgreSQL when a `postgres://`
+ * URL is given. Both are reached through one query builder (Kysely) and share the migrations
+ * below, so every query is written once.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import type { Migration, MigrationProvider, Transaction } from 'kysely';
+import { pixwardenError } from '../errors.js';
+
+export interface AuditTable {
+  seq: number;
+  prev_hash: string;
+  content: string;
+  hash: string;
+}
+
+export interface CheckpointTable {
+  seq: number;
+  hash: string;
+  time: string;
+  /** Ed25519 over the canonical JSON of { seq, hash, time }, base64. */
+  signature: string;
+}
+
+export interface Tables {
+  audit: AuditTable;
+  checkpoints: CheckpointTable;
+}
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Database {
+  readonly db: Kysely<Tables>;
+  readonly dialect: Dialect;
+  /**
+   * Runs `work` as the only writer: across threads and processes, one at a time (SQLite:
+   * `BEGIN IMMEDIATE`; PostgreSQL: a transaction-scoped advisory lock).
+   */
+  exclusive<T>(work: (trx: Kysely<Tables> | Transaction<Tables>) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** The data folder (SQLite's file lives there). */
+  readonly dataDir: string;
+  /** `postgres://…` to use PostgreSQL instead of SQLite. */
+  readonly databaseUrl?: string | undefined;
+}
+
+/** The advisory lock every PostgreSQL writer of the audit trail takes. */
+const auditLockKey = 0x70_69_78_77; // "pixw"
+
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-audit': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('audit')
+        .addColumn('seq', 'bigint', (c) => c.primaryKey())
+        .addColumn('prev_hash', 'text', (c) => c.notNull())
+        .addColumn('content', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('checkpoints')
+        .addColumn('seq', 'bigint', (c) => c.primaryKey())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .addColumn('time', 'text', (c) => c.notNull())
+        .addColumn('signature', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+};
+
+const provider: MigrationProvider = {
+  getMigrations: () => Promise.resolve(MIGRATIONS),
+};
+
+/**
+ * Opens the database and brings its schema up to date.
+ * @throws ERR_IO when it cannot be opened or migrated.
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const database =
+    options.databaseUrl !== undefined && /^postgres(ql)?:\/\//.test(options.databaseUrl)
+      ? await openPostgres(options.databaseUrl)
+      : await openSqlite(options.dataDir);
+  const { error } = await new Migrator({ db: database.db, provider }).migrateToLatest();
+  if (error !== undefined) {
+    await database.close();
+    throw pixwardenError(
+      'ERR_IO',
+      `the database could not be migrated: ${error instanceof Error ? error.message : 'unknown error'}`,
+    );
+  }
+  return database;
+}
+
+async function openSqlite(dataDir: string): Promise<Database> {
+  const { default: SqliteDatabase } = await import('better-sqlite3');
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = new SqliteDatabase(path.join(dataDir, 'pixwarden.db'));
+  file.pragma('journal_mode = WAL');
+  file.pragma('synchronous = FULL');
+  file.pragma('secure_delete = ON');
+  file.pragma('foreign_keys = ON');
+  file.pragma('busy_timeout = 10000');
+  // Whole numbers up to 2^53 come back as numbers; the sequence never gets near.
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: file }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    exclusive: (work) =>
+      db.connection().execute(async (connection) => {
+        await sql`begin immediate`.execute(connection);
+        try {
+          const result = await work(connection);
+          await sql`commit`.execute(connection);
+          return result;
+        } catch (error: unknown) {
+          await sql`rollback`.execute(connection);
+          throw error;
+        }
+      }),
+    close: () => db.destroy(),
+  };
+}
+
+async function openPostgres(url: string): Promise<Database> {
+  const { default: pg } = await import('pg');
+  // BIGINT comes back as a number: sequence numbers stay far below 2^53.
+  pg.types.setTypeParser(pg.types.builtins.INT8, (text) => Number(text));
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: 'postgres',
+    exclusive: (work) =>
+      db.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(${auditLockKey})`.execute(trx);
+        return work(trx);
+      }),
+    close: () => db.destroy(),
+  };
+}
