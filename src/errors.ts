@@ -139,6 +139,11 @@ export const ERROR_CATALOGUE = {
     status: 415,
     publicMessage: 'The file is not of the type it was declared as.',
   },
+  ERR_DECRYPT: {
+    kind: 'internal',
+    status: 500,
+    publicMessage: 'Stored data could not be read.',
+  },
   ERR_SANDBOX_UNAVAILABLE: {
     kind: 'internal',
     status: 500,
