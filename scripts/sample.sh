@@ -11,3 +11,4 @@ node dist/bin/main.js strip "$sample" -o "$out"
 node dist/bin/main.js inspect "$out/$(basename "$sample")"
 # And the transform: web-sized variants made from decoded pixels, in sandboxed workers.
 node dist/bin/main.js convert "$sample" -o "$out/web" --to webp --variants thumb,medium
+echo "outputs are in $out (a temporary folder)"

@@ -5,8 +5,9 @@
  * { "variants": [ { "name": "thumb", "width": 256, "height": 256, "format": "webp" } ] }
  * ```
  *
- * Without a file the built-in variants apply (`DEFAULT_VARIANTS`). Unknown fields are refused,
- * so a misspelt one does not silently fall back to a default.
+ * The variants it names join the built-in ones (`DEFAULT_VARIANTS`), replacing any of the
+ * same name. Unknown fields are refused, so a misspelt one does not silently fall back to a
+ * default.
  */
 import { readFileSync } from 'node:fs';
 import { pixwardenError } from './errors.js';
@@ -63,5 +64,8 @@ export function loadConfig(file: string | null): Config {
   checkVariants(specs);
   // Each field is checked now, against a JPEG input, so that a bad value fails at start-up.
   for (const spec of specs) resolveOutput(spec, {}, 'jpeg', spec.name);
-  return { variants: specs };
+  const named = new Set(specs.map((spec) => spec.name));
+  return {
+    variants: [...DEFAULT_VARIANTS.filter((variant) => !named.has(variant.name)), ...specs],
+  };
 }

@@ -123,9 +123,14 @@ export async function thumbnailFindings(
       job,
     );
   } catch (error: unknown) {
-    const code = error instanceof PixwardenError ? `${error.code}: ` : '';
+    const code = error instanceof PixwardenError ? error.code : '';
     const reason = error instanceof Error ? error.message : String(error);
-    return notCompared(`the main picture does not decode (${code}${reason})`);
+    // A worker that died or was stopped says nothing about the picture.
+    return notCompared(
+      code.startsWith('ERR_WORKER') || code === 'ERR_INVALID_ARGUMENT'
+        ? `the comparison could not run (${code}: ${reason})`
+        : `the main picture does not decode (${code === '' ? '' : `${code}: `}${reason})`,
+    );
   }
   const findings: Finding[] = [];
   for (const [index, thumbnail] of thumbnails.entries()) {

@@ -115,14 +115,14 @@ describe('pixwarden convert', () => {
       '-o',
       out,
       '--variants',
-      'tiny',
+      'tiny,thumb',
       '--config',
       config,
     ]);
     expect(status).toBe(0);
-    expect(records[0]?.outputs).toEqual([
-      expect.objectContaining({ variant: 'tiny', format: 'png', width: 32 }),
-    ]);
+    // Configured variants join the built-in ones.
+    expect(records[0]?.outputs.map((o) => o.variant)).toEqual(['tiny', 'thumb']);
+    expect(records[0]?.outputs[0]).toMatchObject({ variant: 'tiny', format: 'png', width: 32 });
     writeFileSync(config, JSON.stringify({ variants: [{ name: 'tiny', widht: 32 }] }));
     const bad = runCli(['convert', PHOTO, '-o', out, '--variants', 'tiny', '--config', config]);
     expect(bad.status).toBe(2);
@@ -183,6 +183,18 @@ describe('pixwarden convert', () => {
       .raw()
       .toBuffer({ resolveWithObject: true });
     expect(Math.max(...data)).toBeGreaterThan(120);
+  });
+
+  it('refuses a watermark that is no image, or a path to none, before reading any input', () => {
+    const out = temp();
+    const svg = runCli(['convert', PHOTO, PHOTO, '-o', out, '--watermark', SVG]);
+    expect(svg.status).toBe(1);
+    expect(svg.stderr.match(/the watermark image: .*SVG/g)).toHaveLength(1);
+    expect(svg.stderr).not.toMatch(/^refused/m);
+    expect(readdirSync(out)).toEqual([]);
+    const typo = runCli(['convert', PHOTO, '-o', out, '--watermark', '/nowhere/logo.png']);
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toMatch(/--watermark \/nowhere\/logo\.png: no such image file/);
   });
 
   it.each([

@@ -156,6 +156,44 @@ describe('transform', () => {
     }
   });
 
+  it('keeps every frame in each variant of an animation, and under a watermark', async () => {
+    const gif = await sharp(animatedGif(4), { animated: true }).resize(80).gif().toBuffer();
+    const variants = await run(gif, {
+      format: 'webp',
+      variants: [
+        { name: 'small', width: 20 },
+        { name: 'large', width: 60 },
+      ],
+    });
+    expect(variants.outputs.map((o) => [o.variant, o.frames, o.width, o.height])).toEqual([
+      ['small', 4, 20, 15],
+      ['large', 4, 60, 45],
+    ]);
+    const marked = await run(gif, {
+      format: 'gif',
+      width: 40,
+      watermark: { text: 'X', opacity: 1, scale: 0.5, gravity: 'center' },
+    });
+    const [output] = marked.outputs;
+    expect([output?.frames, output?.width, output?.height]).toEqual([4, 40, 30]);
+    // The mark is on every frame: the centre of each frame is brighter than its corner.
+    const { data, info } = await sharp(output?.bytes, { animated: true })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    for (let frame = 0; frame < 4; frame++) {
+      let brightest = 0;
+      for (let y = frame * 30 + 8; y < frame * 30 + 22; y++)
+        for (let x = 10; x < 30; x++) {
+          const at = (y * info.width + x) * info.channels;
+          brightest = Math.max(
+            brightest,
+            Math.min(data[at] ?? 0, data[at + 1] ?? 0, data[at + 2] ?? 0),
+          );
+        }
+      expect(brightest, `frame ${frame}`).toBeGreaterThan(200);
+    }
+  });
+
   it('takes the first frame, and says so, for a still format, on request, and past the limits', async () => {
     const gif = animatedGif(5);
     const still = await run(gif, { format: 'png' });

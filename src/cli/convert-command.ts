@@ -15,7 +15,7 @@ import type { Limits } from '../limits.js';
 import { WorkerPool } from '../pool/pool.js';
 import { extensionOf, pickVariants, resolveOutput } from '../transform/spec.js';
 import type { Fit, OutputFormat, VariantSpec, Watermark } from '../transform/spec.js';
-import { transform } from '../transform/transform.js';
+import { checkWatermark, transform } from '../transform/transform.js';
 import type { TransformOptions, TransformOutput } from '../transform/transform.js';
 import type { PartRecord } from '../types.js';
 import { displayPath } from './clean-file.js';
@@ -98,8 +98,10 @@ export async function runConvert(paths: readonly string[], flags: ConvertFlags):
     throw usage(`-o ${flags.output}: exists and is not a folder`);
   const config = loadConfig(flags.config ?? process.env.PIXWARDEN_CONFIG ?? null);
   const options = transformOptions(flags, config.variants);
-  // A bad --quality or --width is a usage error before any file is read.
+  // A bad --quality or --width, or a watermark image that is not one, stops the run before
+  // any input is read.
   resolveOutput(options, {}, 'jpeg', null);
+  if (options.watermark !== undefined) await checkWatermark(options.watermark, flags.limits);
 
   const entries = walk(paths, outDir);
   const plan: ConvertPlan = {
@@ -174,7 +176,10 @@ function transformOptions(
   };
 }
 
-/** `--watermark`: the path of an existing file is an image; anything else is text. */
+/**
+ * `--watermark`: the path of an existing file is an image; anything else is text, unless it
+ * ends like an image's file name (a mistyped path would otherwise be drawn as text).
+ */
 function watermarkFrom(value: string, limits: Limits): Watermark {
   let isFile = false;
   try {
@@ -182,7 +187,11 @@ function watermarkFrom(value: string, limits: Limits): Watermark {
   } catch {
     // Not a file: the value is the text.
   }
-  if (!isFile) return { text: value };
+  if (!isFile) {
+    if (/\.(jpe?g|png|webp|gif|avif|svg|tiff?)$/i.test(value))
+      throw usage(`--watermark ${value}: no such image file (to draw it as text, add a space)`);
+    return { text: value };
+  }
   checkFileSize(statSync(value).size, limits.maxFileBytes);
   return { image: readFileSync(value) };
 }

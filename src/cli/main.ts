@@ -51,9 +51,9 @@ Commands:
   strip <path...> (-o DIR | --in-place) [--keep LIST] [--rename hash|seq] [--overwrite] [--json]
           [--jobs N] [--rewrite [--quality N]]
       Write clean copies: metadata removed, pixels untouched (or re-encoded, with --rewrite).
-  convert <path...> -o DIR [--to jpeg|png|webp|avif] [--width N] [--height N]
-          [--fit inside|cover|contain] [--quality N] [--variants NAME,...] [--watermark TEXT|FILE]
-          [--json]
+  convert <path...> -o DIR [--to jpeg|png|webp|avif|gif] [--width N] [--height N]
+          [--fit inside|cover|contain] [--quality N] [--effort N] [--variants NAME,...]
+          [--config FILE] [--watermark TEXT|FILE] [--overwrite] [--jobs N] [--json]
       Write resized or converted copies, made from decoded pixels, each verified clean.
 
 A path is a file, a folder (walked recursively; hidden files skipped, symbolic links not
@@ -106,7 +106,7 @@ separate worker processes (sandboxed with bubblewrap where it works).
 Options:
   -o, --output DIR     folder for the new files: photo.jpg becomes DIR/photo.webp, and a
                        variant DIR/photo.thumb.webp
-  --to FORMAT          jpeg, png, webp or avif (default: the input's format)
+  --to FORMAT          jpeg (or jpg), png, webp, avif or gif (default: the input's format)
   --width N            largest width in pixels (never enlarged)
   --height N           largest height in pixels
   --fit MODE           inside (default: fit within both), cover (fill both, crop the
@@ -115,9 +115,11 @@ Options:
   --effort N           encoder effort: AVIF 0-9, WebP 0-6 (lower is faster)
   --variants LIST      named sizes to write instead of one file, a comma list (built in:
                        thumb 256, medium 1024, large 2048; others from --config)
-  --config FILE        JSON file naming variants (also PIXWARDEN_CONFIG):
-                       {"variants": [{"name": "thumb", "width": 256, "format": "webp"}]}
+  --config FILE        JSON file naming more variants, or redefining built-in ones (also
+                       PIXWARDEN_CONFIG); fields name, width, height, fit, format, quality,
+                       effort: {"variants": [{"name": "card", "width": 600, "format": "webp"}]}
   --watermark VALUE    draw text, or the image at this path, in the bottom-right corner
+                       (half opaque, at most a quarter of the picture)
   --overwrite          replace outputs that already exist
   --json               print one JSON array, one object per input
   --jobs N             worker processes (default: one per core)
@@ -263,7 +265,14 @@ async function run(argv: readonly string[]): Promise<number> {
     const quality = wholeFlag('--quality', values.quality, 1, 100);
     const effort = wholeFlag('--effort', values.effort, 0, 9);
     const jobs = wholeFlag('--jobs', values.jobs, 1, maxJobs);
-    const to = choiceFlag('--to', values.to, ['jpeg', 'png', 'webp', 'avif', 'gif'] as const);
+    const named = values.to?.toLowerCase();
+    const to = choiceFlag('--to', named === 'jpg' ? 'jpeg' : named, [
+      'jpeg',
+      'png',
+      'webp',
+      'avif',
+      'gif',
+    ] as const);
     const fit = choiceFlag('--fit', values.fit, ['inside', 'cover', 'contain'] as const);
     const variants = values.variants?.split(',').map((name) => name.trim());
     const flags: ConvertFlags = {

@@ -61,6 +61,22 @@ interface Worker {
   killedFor: ErrorCode | null;
   /** Done its share of jobs and asked to stop: it takes no more. */
   retiring: boolean;
+  /** The end of what it wrote to standard error. */
+  stderr: string;
+}
+
+const stderrTailChars = 4096;
+
+/** The last line a worker wrote that says what went wrong, shortened. */
+function lastWords(stderr: string): string | null {
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('at ') && !/^-+ .* -+$/.test(line));
+  const line =
+    lines.find((candidate) => /error|abort|fatal|can't|cannot/i.test(candidate)) ?? lines.at(-1);
+  if (line === undefined) return null;
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
 
 /** The message a worker sends back. */
@@ -168,6 +184,9 @@ export class WorkerPool {
   private readonly memoryTimer: NodeJS.Timeout;
   private nextId = 1;
   private handedOver = 0;
+  /** Jobs not yet settled, and the handle that keeps the process up while there are some. */
+  private pending = 0;
+  private keepAlive: NodeJS.Timeout | null = null;
   private readonly removeExchange = (): void => {
     rmSync(this.exchange, { recursive: true, force: true });
     exchanges.delete(this.exchange);
@@ -228,13 +247,28 @@ export class WorkerPool {
   run<T>(task: string, payload: unknown): Promise<T> {
     if (this.closed)
       return Promise.reject(pixwardenError('ERR_INVALID_ARGUMENT', 'the pool is closed'));
+    // Idle workers do not keep the caller's process alive, but a job waiting for one does.
+    this.pending++;
+    this.keepAlive ??= setInterval(() => undefined, 1 << 30);
+    const settled = (): void => {
+      if (--this.pending === 0 && this.keepAlive !== null) {
+        clearInterval(this.keepAlive);
+        this.keepAlive = null;
+      }
+    };
     return new Promise<T>((resolve, reject) => {
       this.queue.push({
         id: this.nextId++,
         task,
         payload,
-        resolve: resolve,
-        reject,
+        resolve: (value) => {
+          settled();
+          resolve(value as T);
+        },
+        reject: (error) => {
+          settled();
+          reject(error);
+        },
       });
       this.dispatch();
     });
@@ -263,7 +297,6 @@ export class WorkerPool {
   /** Stops every worker; queued jobs are refused. */
   async close(): Promise<void> {
     this.closed = true;
-    this.removeExchange();
     clearInterval(this.memoryTimer);
     for (const job of this.queue.splice(0))
       job.reject(pixwardenError('ERR_INVALID_ARGUMENT', 'the pool was closed'));
@@ -282,6 +315,8 @@ export class WorkerPool {
         }),
     );
     await Promise.all(exits);
+    // Only now: a worker still starting would otherwise miss the folder it is to be shown.
+    this.removeExchange();
   }
 
   private spawn(): void {
@@ -290,9 +325,9 @@ export class WorkerPool {
       execArgv: this.launch.execArgv,
       env: this.launch.env,
       serialization: 'advanced',
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
-    // An idle pool does not keep its caller's process alive; a running job's timer does.
+    // An idle pool does not keep its caller's process alive; a pending job does (see `run`).
     child.unref();
     child.channel?.unref();
     const worker: Worker = {
@@ -302,14 +337,36 @@ export class WorkerPool {
       timer: null,
       killedFor: null,
       retiring: false,
+      stderr: '',
     };
+    // What a worker prints is kept, not shown: its last line explains a crash.
+    const stream = child.stderr;
+    if (stream !== null) {
+      stream.setEncoding('utf8');
+      stream.on('data', (text: string) => {
+        worker.stderr = (worker.stderr + text).slice(-stderrTailChars);
+      });
+      (stream as unknown as { unref?: () => void }).unref?.();
+    }
     this.workers.add(worker);
     child.on('message', (reply: WorkerReply) => {
       this.finish(worker, reply);
     });
     child.on('error', () => undefined);
+    // Once standard error has closed too, so that the worker's last words are in (but not
+    // waiting long for it: a descendant could hold it open).
     child.once('exit', () => {
-      this.lost(worker);
+      if (stream === null || stream.closed) {
+        this.lost(worker);
+        return;
+      }
+      const done = (): void => {
+        clearTimeout(late);
+        stream.off('close', done);
+        this.lost(worker);
+      };
+      const late = setTimeout(done, 200);
+      stream.once('close', done);
     });
     this.dispatch();
   }
@@ -372,12 +429,13 @@ export class WorkerPool {
     const job = worker.job;
     if (job !== null) {
       const code = worker.killedFor ?? 'ERR_WORKER_CRASHED';
+      const words = lastWords(worker.stderr);
       const message =
         code === 'ERR_WORKER_TIMEOUT'
           ? `the job ran longer than ${this.jobTimeoutMs} ms; its worker was stopped`
           : code === 'ERR_WORKER_MEMORY'
             ? `the job used more than ${this.maxWorkerBytes} bytes of memory; its worker was stopped`
-            : `the worker died while running the job (${worker.child.signalCode ?? `exit ${String(worker.child.exitCode)}`})`;
+            : `the worker died while running the job (${worker.child.signalCode ?? `exit ${String(worker.child.exitCode)}`})${words === null ? '' : `: ${words}`}`;
       job.reject(
         pixwardenError(code, message, {
           ...(code === 'ERR_WORKER_TIMEOUT' ? { limit: this.jobTimeoutMs, unit: 'ms' } : {}),

@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** `auto`: bubblewrap when a probe run works; `bubblewrap`: required; `none`: never. */
 export type SandboxMode = 'auto' | 'bubblewrap' | 'none';
@@ -53,15 +53,21 @@ function packageRoot(file: string): string {
   }
 }
 
-/** The node_modules folder sharp is installed in (it may sit above the application's). */
-function sharpModules(): string | null {
+/** sharp's entry file, or null when it is not installed. */
+function sharpEntry(): string | null {
   try {
-    const entry = createRequire(import.meta.url).resolve('sharp');
-    const at = entry.lastIndexOf(`${path.sep}node_modules${path.sep}`);
-    return at === -1 ? null : entry.slice(0, at + '/node_modules'.length);
+    return createRequire(import.meta.url).resolve('sharp');
   } catch {
     return null;
   }
+}
+
+/** The node_modules folder sharp is installed in (it may sit above the application's). */
+function sharpModules(): string | null {
+  const entry = sharpEntry();
+  if (entry === null) return null;
+  const at = entry.lastIndexOf(`${path.sep}node_modules${path.sep}`);
+  return at === -1 ? null : entry.slice(0, at + '/node_modules'.length);
 }
 
 function within(folder: string, parent: string): boolean {
@@ -93,6 +99,14 @@ function bubblewrapArgs(script: string, exchange: string | null = null): string[
     '--as-pid-1',
     '--die-with-parent',
     '--new-session',
+    // The fresh /proc, /dev and /tmp first: a view bound later may lie beneath one of them
+    // (an application installed under /tmp, the exchange folder in /dev/shm).
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--tmpfs',
+    '/tmp',
     '--ro-bind',
     '/usr',
     '/usr',
@@ -105,8 +119,6 @@ function bubblewrapArgs(script: string, exchange: string | null = null): string[
     else args.push('--symlink', path.relative('/', real), folder);
   }
   for (const view of [...views].sort()) args.push('--ro-bind', view, view);
-  args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
-  // After /dev and /tmp, which would hide a folder beneath them.
   if (exchange !== null) args.push('--ro-bind', exchange, exchange);
   args.push('--ro-bind-try', '/etc/fonts', '/etc/fonts', '--chdir', '/tmp', node);
   return args;
@@ -123,13 +135,22 @@ function workerEnv(sandboxed: boolean): NodeJS.ProcessEnv {
   };
 }
 
-/** Whether a worker under bubblewrap starts here: one real run of Node inside it, cached. */
+/**
+ * Whether a worker under bubblewrap starts here: one real run of Node inside it, loading the
+ * worker program and sharp as a worker would (so that a view missing from the sandbox shows
+ * now, not as crashed jobs), cached.
+ */
 export function bubblewrapWorks(script: string): boolean {
   const bwrap = findProgram('bwrap');
   if (bwrap === null) return false;
   const known = probed.get(script);
   if (known !== undefined) return known;
-  const run = spawnSync(bwrap, [...bubblewrapArgs(script), '-e', 'process.exit(0)'], {
+  const imports = [pathToFileURL(realpathSync(script)).href];
+  const sharp = sharpEntry();
+  if (sharp !== null) imports.push(pathToFileURL(sharp).href);
+  const load = imports.map((url) => `await import(${JSON.stringify(url)});`).join(' ');
+  const probe = ['--input-type=module', '-e', `${load} process.exit(0);`];
+  const run = spawnSync(bwrap, [...bubblewrapArgs(script), ...probe], {
     stdio: 'ignore',
     timeout: 10_000,
     env: workerEnv(true),

@@ -59,8 +59,9 @@ export async function render(job: RenderJob): Promise<RenderedOutput[]> {
     });
   try {
     const [only] = job.outputs;
+    if (job.animated) return await animation(sharp, open, job);
     if (job.outputs.length === 1 && only !== undefined && job.watermark === null)
-      return [await direct(open(), only, job.animated ? timingOf(await open().metadata()) : null)];
+      return [await direct(open(), only, null)];
     return await shared(sharp, open, job);
   } catch (error: unknown) {
     throw decoderRefusal(error, job.maxPixels);
@@ -85,27 +86,57 @@ async function direct(
   return encode(sized, output, timing);
 }
 
-/** Several outputs (or a watermark) from one decode. */
+/**
+ * Several outputs (or a watermark) of a still picture from one decode: upright, in sRGB, at
+ * the largest size any output needs, then each output resized from those pixels.
+ */
 async function shared(
   sharp: Sharp,
   open: () => SharpImage,
   job: RenderJob,
 ): Promise<RenderedOutput[]> {
-  const meta = await open().metadata();
-  const upright = meta.autoOrient;
+  const upright = (await open().metadata()).autoOrient;
   const scale = Math.max(...job.outputs.map((output) => scaleFor(output, upright)));
   const decoded = open().autoOrient();
   const sized = scale < 1 ? decoded.resize({ width: Math.ceil(upright.width * scale) }) : decoded;
   const { data, info } = await sized.toColourspace('srgb').raw().toBuffer({
     resolveWithObject: true,
   });
-  const timing = job.animated ? timingOf(meta) : null;
   const results: RenderedOutput[] = [];
   for (const output of job.outputs) {
-    const resized = resize(fromRaw(sharp, data, info, job.animated), output);
+    const resized = resize(fromRaw(sharp, data, info), output);
     const image =
       job.watermark === null ? resized : await withWatermark(sharp, resized, job.watermark, job);
-    results.push(await encode(image, output, timing));
+    results.push(await encode(image, output, null));
+  }
+  return results;
+}
+
+/**
+ * The outputs of an animation, each from its own decode: sharp resizes the frames of an
+ * animation it decoded itself, not of raw pixels it is handed. A watermark is drawn on a
+ * transparent frame-sized canvas that sharp tiles down the frames, one copy on each; the frame
+ * size comes from a first pass of the same resize.
+ */
+async function animation(
+  sharp: Sharp,
+  open: () => SharpImage,
+  job: RenderJob,
+): Promise<RenderedOutput[]> {
+  const meta = await open().metadata();
+  const timing = timingOf(meta);
+  const results: RenderedOutput[] = [];
+  for (const output of job.outputs) {
+    if (job.watermark === null) {
+      results.push(await direct(open(), output, timing));
+      continue;
+    }
+    const sized = (): SharpImage => resize(open().autoOrient(), output).toColourspace('srgb');
+    const { info } = await sized().raw().toBuffer({ resolveWithObject: true });
+    const frameHeight = Math.round(info.height / (meta.pages ?? 1));
+    const overlay = await watermarkImage(sharp, job.watermark, info.width, frameHeight, true, job);
+    const marked = sized().composite([{ input: overlay, tile: true, gravity: 'northwest' }]);
+    results.push(await encode(marked, output, timing));
   }
   return results;
 }
@@ -114,23 +145,15 @@ interface RawInfo {
   readonly width: number;
   readonly height: number;
   readonly channels: 1 | 2 | 3 | 4;
-  readonly pageHeight?: number | undefined;
 }
 
-function fromRaw(sharp: Sharp, data: Buffer, info: RawInfo, animated: boolean): SharpImage {
-  return sharp(data, {
-    raw: {
-      width: info.width,
-      height: info.height,
-      channels: info.channels,
-      ...(animated ? { pageHeight: info.pageHeight ?? info.height } : {}),
-    },
-  });
+function fromRaw(sharp: Sharp, data: Buffer, info: RawInfo): SharpImage {
+  return sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } });
 }
 
 /**
- * Draws the watermark onto resized pixels. The overlay is made for the size the output comes
- * out at, which only the resize knows, so the resized pixels are taken first.
+ * Draws the watermark onto resized pixels of a still picture. The overlay is made for the size
+ * the output comes out at, which only the resize knows, so the resized pixels are taken first.
  */
 async function withWatermark(
   sharp: Sharp,
@@ -139,13 +162,8 @@ async function withWatermark(
   job: RenderJob,
 ): Promise<SharpImage> {
   const { data, info } = await resized.raw().toBuffer({ resolveWithObject: true });
-  const frameHeight = info.pageHeight ?? info.height;
-  const overlay = await watermarkImage(sharp, mark, info.width, frameHeight, job);
-  return fromRaw(sharp, data, info, job.animated).composite([
-    job.animated
-      ? { input: overlay, tile: true, gravity: 'northwest' }
-      : { input: overlay, gravity: mark.gravity },
-  ]);
+  const overlay = await watermarkImage(sharp, mark, info.width, info.height, false, job);
+  return fromRaw(sharp, data, info).composite([{ input: overlay, gravity: mark.gravity }]);
 }
 
 /** How much of the upright picture an output needs, as a factor of at most 1. */
@@ -224,6 +242,7 @@ async function watermarkImage(
   mark: ResolvedWatermark,
   frameWidth: number,
   frameHeight: number,
+  animated: boolean,
   job: RenderJob,
 ): Promise<Buffer> {
   const boxWidth = Math.max(1, Math.round(frameWidth * mark.scale));
@@ -256,7 +275,7 @@ async function watermarkImage(
     .extend({ top: margin, bottom: margin, left: margin, right: margin, background: transparent })
     .png()
     .toBuffer();
-  if (!job.animated) return faded;
+  if (!animated) return faded;
   return sharp({
     create: { width: frameWidth, height: frameHeight, channels: 4, background: transparent },
   })

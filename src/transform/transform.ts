@@ -151,6 +151,14 @@ function resolveOutputs(options: TransformOptions, format: ImageFormat): Resolve
   return options.variants.map((variant) => resolveOutput(variant, defaults, format, variant.name));
 }
 
+/**
+ * Checks a watermark before a batch: its fields, and an image's format and limits.
+ * @throws what `transform` would throw for it.
+ */
+export async function checkWatermark(mark: Watermark, limits: Partial<Limits> = {}): Promise<void> {
+  await cleanWatermark(mark, resolveLimits(limits));
+}
+
 /** The watermark image is an input like any other: checked, and stripped before decoding. */
 async function cleanWatermark(mark: Watermark, limits: Limits): Promise<ResolvedWatermark> {
   const resolved = resolveWatermark(mark);
