@@ -58,7 +58,7 @@ describe.each(DIALECTS)('the audit trail on %s', (kind) => {
     rows = await fill(opened, ENTRIES);
     checkpoint = await trail.checkpoint();
   }, 120_000);
-  afterAll(async () => opened.database.close());
+  afterAll(async () => opened.dispose());
 
   /** Runs a tamper, verifies, and puts the original rows back. */
   async function tampered(statements: string[], checkpoints: Checkpoint[] = []) {

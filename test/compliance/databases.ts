@@ -1,7 +1,7 @@
 /**
  * The databases the compliance tests run on: SQLite in a new data folder, and a real
- * PostgreSQL server (the test command starts one when none runs), each test file in a schema
- * of its own.
+ * PostgreSQL server (the test command starts one when none runs), each test in a database of
+ * its own, dropped afterwards.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -20,6 +20,18 @@ export interface Opened {
   readonly dataDir: string;
   /** Runs raw SQL, as someone with write access to the database would. */
   readonly raw: (statement: string) => Promise<void>;
+  /** Closes the database and removes it. */
+  readonly dispose: () => Promise<void>;
+}
+
+async function admin(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
 }
 
 export const DIALECTS = ['sqlite', 'postgres'] as const;
@@ -33,6 +45,7 @@ export async function freshDatabase(kind: (typeof DIALECTS)[number]): Promise<Op
     return {
       database,
       dataDir,
+      dispose: () => database.close(),
       raw: (statement) => {
         const file = new Sqlite(path.join(dataDir, 'pixwarden.db'));
         try {
@@ -44,18 +57,20 @@ export async function freshDatabase(kind: (typeof DIALECTS)[number]): Promise<Op
       },
     };
   }
-  const schema = `pw_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_URL });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  await admin.end();
-  const url = `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-  const database = await openDatabase({ dataDir, databaseUrl: url });
+  const name = `pw_test_${randomBytes(6).toString('hex')}`;
+  await admin(`create database ${name}`);
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${name}`;
+  const database = await openDatabase({ dataDir, databaseUrl: url.href });
   return {
     database,
     dataDir,
+    dispose: async () => {
+      await database.close();
+      await admin(`drop database if exists ${name}`);
+    },
     raw: async (statement) => {
-      const client = new pg.Client({ connectionString: url });
+      const client = new pg.Client({ connectionString: url.href });
       await client.connect();
       try {
         await client.query(statement);
