@@ -26,9 +26,28 @@ export interface CheckpointTable {
   signature: string;
 }
 
+export interface SubjectTable {
+  id: string;
+  /** Keyed hash of the caller's id; `erased:<id>` once erased. */
+  lookup: string;
+  /** The subject key sealed under the master key, base64; null once erased. */
+  sealed_key: string | null;
+  restricted: number;
+  created_at: string;
+  erased_at: string | null;
+}
+
+export interface SecretTable {
+  name: string;
+  /** Sealed under the master key, base64. */
+  sealed: string;
+}
+
 export interface Tables {
   audit: AuditTable;
   checkpoints: CheckpointTable;
+  subjects: SubjectTable;
+  secrets: SecretTable;
 }
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -72,6 +91,25 @@ const MIGRATIONS: Record<string, Migration> = {
         .addColumn('signature', 'text', (c) => c.notNull())
         .execute();
     },
+  },
+};
+
+MIGRATIONS['0002-subjects'] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('secrets')
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('sealed', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('subjects')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('lookup', 'text', (c) => c.notNull().unique())
+      .addColumn('sealed_key', 'text')
+      .addColumn('restricted', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('erased_at', 'text')
+      .execute();
   },
 };
 
