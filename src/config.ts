@@ -9,16 +9,22 @@
  * same name. Unknown fields are refused, so a misspelt one does not silently fall back to a
  * default.
  */
-import { readFileSync } from 'node:fs';
-import { pixwardenError } from './errors.js';
-import { DEFAULT_VARIANTS, checkVariants, resolveOutput } from './transform/spec.js';
+import { readFileSync, statSync } from 'node:fs';
+import { PixwardenError, pixwardenError } from './errors.js';
+import {
+  DEFAULT_VARIANTS,
+  VARIANT_FIELDS,
+  checkVariants,
+  resolveOutput,
+} from './transform/spec.js';
 import type { VariantSpec } from './transform/spec.js';
+
+/** A configuration names a few variants: a larger file is a mistake (or /dev/zero). */
+const maxConfigBytes = 1024 * 1024;
 
 export interface Config {
   readonly variants: readonly VariantSpec[];
 }
-
-const VARIANT_FIELDS = new Set(['name', 'format', 'width', 'height', 'fit', 'quality', 'effort']);
 
 /**
  * Reads and checks a configuration file; `null` gives the defaults.
@@ -29,8 +35,21 @@ export function loadConfig(file: string | null): Config {
   if (file === null) return { variants: DEFAULT_VARIANTS };
   let text: string;
   try {
+    const info = statSync(file);
+    if (!info.isFile())
+      throw pixwardenError(
+        'ERR_INVALID_ARGUMENT',
+        `the configuration file ${file} is not a regular file`,
+      );
+    if (info.size > maxConfigBytes)
+      throw pixwardenError(
+        'ERR_INVALID_ARGUMENT',
+        `the configuration file ${file} is ${info.size} bytes, limit ${maxConfigBytes}`,
+        { value: info.size, limit: maxConfigBytes, unit: 'bytes' },
+      );
     text = readFileSync(file, 'utf8');
   } catch (error: unknown) {
+    if (error instanceof PixwardenError) throw error;
     throw pixwardenError(
       'ERR_INPUT_NOT_FOUND',
       `the configuration file ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,

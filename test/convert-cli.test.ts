@@ -1,17 +1,19 @@
 /** The command-line contract of `convert` and `strip --rewrite`: forms, JSON, exit codes, names. */
+import { spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { CASES, exiftool, runCli } from './helpers.js';
+import { CASES, CLI, CORPUS, exiftool, runCli } from './helpers.js';
 
 const PHOTO = path.join(CASES, 'inputs', '01-exif-thumb-uncropped.jpg');
 const SVG = path.join(CASES, 'inputs', '14-svg-script.svg');
@@ -261,5 +263,96 @@ describe('pixwarden strip --rewrite', () => {
     const run = runCli(['strip', PHOTO, '-o', temp(), ...args]);
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(message);
+  });
+});
+
+describe('pixwarden convert, against mistakes and signals', () => {
+  it('refuses a configuration that is not a small regular file', () => {
+    for (const config of ['/dev/zero', temp()]) {
+      const run = runCli(['convert', PHOTO, '-o', temp(), '--config', config]);
+      expect(run.status, config).toBe(2);
+      expect(run.stderr).toMatch(/is not a regular file/);
+    }
+  });
+
+  it('refuses a watermark path that is not a regular file, and standard input twice', () => {
+    const folder = runCli(['convert', PHOTO, '-o', temp(), '--watermark', temp()]);
+    expect(folder.status).toBe(2);
+    expect(folder.stderr).toMatch(/not a regular file/);
+    const twice = runCli(['convert', '-', '-', '-o', temp()]);
+    expect(twice.status).toBe(2);
+    expect(twice.stderr).toMatch(/standard input \(-\) can be given only once/);
+  });
+
+  it('replaces nothing when one output of an input cannot be replaced', () => {
+    const out = temp();
+    writeFileSync(path.join(out, '01-exif-thumb-uncropped.thumb.jpg'), 'old thumb');
+    mkdirSync(path.join(out, '01-exif-thumb-uncropped.medium.jpg'));
+    const { status, records } = convert([
+      PHOTO,
+      '-o',
+      out,
+      '--variants',
+      'thumb,medium',
+      '--overwrite',
+    ]);
+    expect(status).toBe(1);
+    expect(records[0]?.error?.code).toBe('ERR_OUTPUT_CONFLICT');
+    expect(readFileSync(path.join(out, '01-exif-thumb-uncropped.thumb.jpg'), 'utf8')).toBe(
+      'old thumb',
+    );
+  });
+
+  it('sees through a symbolic link to the output folder: it neither walks nor replaces inputs', async () => {
+    const from = await inputs();
+    const link = path.join(temp(), 'link');
+    symlinkSync(from, link);
+    const first = convert([from, '-o', path.join(link, 'out'), '--to', 'png']);
+    expect(first.records.filter((r) => r.status === 'clean')).toHaveLength(2);
+    const again = convert([from, '-o', path.join(link, 'out'), '--to', 'png', '--overwrite']);
+    // The outputs are not read back as inputs.
+    expect(again.records.map((r) => r.input).filter((input) => input.includes('/out/'))).toEqual(
+      [],
+    );
+    // An output that would land on an input, reached through the link, is refused.
+    const onto = convert([
+      path.join(from, 'sub', 'logo.png'),
+      '-o',
+      path.join(link, 'sub'),
+      '--overwrite',
+    ]);
+    expect(onto.records[0]?.error?.code).toBe('ERR_OUTPUT_CONFLICT');
+  });
+
+  it('finishes the files in flight when Ctrl-C reaches the whole process group', async () => {
+    const from = temp();
+    const photo = readFileSync(
+      path.join(CORPUS, 'metadata-extractor-images', 'jpg', 'Sony Cybershot (4).jpg'),
+    );
+    for (let i = 0; i < 40; i++)
+      writeFileSync(path.join(from, `p${String(i).padStart(2, '0')}.jpg`), photo);
+    const out = temp();
+    const child = spawn(
+      process.execPath,
+      [CLI, 'convert', from, '-o', out, '--to', 'avif', '--json'],
+      {
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    while (readdirSync(out).filter((name) => name.endsWith('.avif')).length < 3)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    process.kill(-(child.pid ?? 0), 'SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(130);
+    const records = JSON.parse(stdout) as ConvertJson[];
+    expect(records.length).toBeGreaterThan(0);
+    expect(records.length).toBeLessThan(40);
+    expect(records.filter((r) => r.status !== 'clean')).toEqual([]);
+    expect(readdirSync(out).sort()).toEqual(
+      records.map((r) => path.basename(r.outputs[0]?.path ?? '')).sort(),
+    );
   });
 });

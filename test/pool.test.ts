@@ -3,7 +3,7 @@
  * past the memory limit each get their code within the time limit plus a second, the pool stays
  * up and the next job succeeds; no worker is left behind after a thousand jobs.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WorkerPool, processTree, residentBytes } from '../dist/pool/pool.js';
 import { bubblewrapWorks } from '../dist/pool/sandbox.js';
-import { CASES, CORPUS } from './helpers.js';
+import { CASES, CORPUS, ROOT } from './helpers.js';
 
 const script = new URL('./pool/test-worker.mjs', import.meta.url);
 const timeout = 1500;
@@ -116,8 +116,9 @@ describe('the worker sandbox', () => {
         sandboxed: probed.sandboxed,
         seen: await probed.run('probe', {
           port,
-          file: '/etc/passwd',
+          file: mode === 'none' ? '/etc/passwd' : path.join(ROOT, 'src', 'index.ts'),
           variable: 'PIXWARDEN_TEST_SECRET',
+          writable: path.join(ROOT, 'dist', 'probe-was-here'),
         }),
       };
     } finally {
@@ -135,7 +136,15 @@ describe('the worker sandbox', () => {
     const { sandboxed: inside, seen } = await probe('bubblewrap');
     expect(inside).toBe(true);
     const { network, ...rest } = seen as { network: string };
-    expect(rest).toEqual({ pid: 1, file: false, variable: null });
+    // No capabilities (as root, bubblewrap would keep them all), the application read-only,
+    // its sources out of sight.
+    expect(rest).toEqual({
+      pid: 1,
+      capabilities: '0000000000000000',
+      write: 'EROFS',
+      file: false,
+      variable: null,
+    });
     // The namespace has no interface but a loopback that is down: nothing can be reached.
     expect(network).not.toBe('connected');
   });
@@ -144,8 +153,15 @@ describe('the worker sandbox', () => {
     const { sandboxed: inside, seen } = await probe('none');
     expect(inside).toBe(false);
     // Even unsandboxed, a worker gets an environment of its own.
-    const { pid, ...rest } = seen as { pid: number };
+    const { pid, capabilities, write, ...rest } = seen as {
+      pid: number;
+      capabilities: string;
+      write: string;
+    };
     expect(pid).not.toBe(1);
+    if (process.getuid?.() === 0) expect(capabilities).not.toBe('0000000000000000');
+    expect(write).toBe('written');
+    rmSync(path.join(ROOT, 'dist', 'probe-was-here'), { force: true });
     expect(rest).toEqual({ file: true, variable: null, network: 'connected' });
   });
 

@@ -364,3 +364,71 @@ describe('inspect', () => {
     expect(open.findings.map((finding) => finding.code)).toContain('THUMBNAIL_MISMATCH');
   });
 });
+
+describe('transform refusals found by attack', () => {
+  it('judges a GIF by its frames when they reach beyond its screen', async () => {
+    const { subBlocks } = await import('./helpers.js');
+    const header = Buffer.concat([
+      Buffer.from('GIF89a', 'latin1'),
+      Buffer.of(10, 0, 10, 0, 0x80, 0, 0),
+      Buffer.alloc(6),
+    ]);
+    // One 300 × 20 frame on a 10 × 10 screen.
+    const frame = Buffer.concat([
+      Buffer.of(0x2c, 0, 0, 0, 0, 0x2c, 0x01, 20, 0, 0),
+      Buffer.of(2),
+      subBlocks(Buffer.of(0x44, 0x01)),
+    ]);
+    const gif = Buffer.concat([header, frame, Buffer.of(0x3b)]);
+    const parsed = handlerFor('gif').parse(gif);
+    expect([parsed.width, parsed.height]).toEqual([300, 20]);
+    await expect(run(gif, { limits: { maxDimension: 100 } })).rejects.toMatchObject({
+      code: 'ERR_DIMENSION_LIMIT',
+      value: 300,
+    });
+  });
+
+  it('refuses an animated PNG whose default image is not a frame of its animation', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pixwarden-apng-'));
+    const made = spawnSync('/usr/bin/python3', [
+      '-c',
+      [
+        'import sys',
+        'from PIL import Image',
+        "frames = [Image.new('RGB', (16, 16), c) for c in ('red', 'lime', 'blue')]",
+        "frames[0].save(sys.argv[1] + '/hidden.png', save_all=True, append_images=frames[1:], default_image=True)",
+        "frames[1].save(sys.argv[1] + '/shown.png', save_all=True, append_images=frames[2:], default_image=False)",
+      ].join('\n'),
+      dir,
+    ]);
+    expect(made.status, made.stderr.toString()).toBe(0);
+    await expect(run(readFileSync(path.join(dir, 'hidden.png')))).rejects.toMatchObject({
+      code: 'ERR_UNSUPPORTED_FORMAT',
+      value: 'APNG',
+    });
+    // One whose default image is its first frame: that frame, with a note, in any format.
+    for (const format of ['png', 'webp'] as const) {
+      const shown = await run(readFileSync(path.join(dir, 'shown.png')), { format });
+      expect(shown.notes).toEqual([
+        'only the first of its 2 frames was kept: animated PNG frames are not decoded here',
+      ]);
+      expect(
+        near(await pixel(shown.outputs[0]?.bytes ?? new Uint8Array(), 8, 8), [0, 255, 0]),
+      ).toBe(true);
+    }
+  });
+
+  it.each([
+    [{ variants: [null] }, /each variant must be an object/],
+    [{ variants: [{ name: 'a', widht: 3 }] }, /a variant has no field "widht"/],
+    [{ animation: 'bogus' }, /animation must be keep or first-frame/],
+    [{ watermark: null }, /a watermark must be an object/],
+    [{ watermark: { text: 'a\u0000b' } }, /1–200 printable characters/],
+    [{ watermark: { text: 'x', colour: 'transparent' } }, /colour must be #rrggbb or one of/],
+  ])('refuses the library options %j with a coded usage error', async (options, message) => {
+    await expect(run(halves, options as unknown as TransformOptions)).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+      message: expect.stringMatching(message) as unknown,
+    });
+  });
+});

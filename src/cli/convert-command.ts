@@ -26,7 +26,7 @@ import { errorJson } from './inspect-command.js';
 import { startProgress } from './progress.js';
 import { StopSignal } from './stop.js';
 import { countsByGroup, formatBytes, printable } from './summary.js';
-import { walk } from './walk.js';
+import { realpathOrSelf, walk } from './walk.js';
 import type { InputFile, WalkEntry } from './walk.js';
 
 /** The options of `pixwarden convert`, as parsed. */
@@ -93,9 +93,12 @@ export async function runConvert(paths: readonly string[], flags: ConvertFlags):
   const json = flags.json === true;
   if (flags.output === undefined) throw usage('convert needs -o DIR');
   if (flags.output === '-') throw usage('convert writes files into a folder; -o - is not possible');
-  const outDir = path.resolve(flags.output);
+  // Through any symbolic link: the folder itself is what must not be walked or overwritten.
+  const outDir = realpathOrSelf(path.resolve(flags.output));
   if (existsSync(outDir) && !statSync(outDir).isDirectory())
     throw usage(`-o ${flags.output}: exists and is not a folder`);
+  if (paths.filter((p) => p === '-').length > 1)
+    throw usage('standard input (-) can be given only once');
   const config = loadConfig(flags.config ?? process.env.PIXWARDEN_CONFIG ?? null);
   const options = transformOptions(flags, config.variants);
   // A bad --quality or --width, or a watermark image that is not one, stops the run before
@@ -111,7 +114,7 @@ export async function runConvert(paths: readonly string[], flags: ConvertFlags):
     limits: flags.limits,
     inputs: new Set(
       entries.flatMap((entry) =>
-        'error' in entry || entry.absolute === null ? [] : [entry.absolute],
+        'error' in entry || entry.absolute === null ? [] : [realpathOrSelf(entry.absolute)],
       ),
     ),
     claimed: new Map(),
@@ -187,6 +190,7 @@ function watermarkFrom(value: string, limits: Limits): Watermark {
   } catch {
     // Not a file: the value is the text.
   }
+  if (!isFile && existsSync(value)) throw usage(`--watermark ${value}: not a regular file`);
   if (!isFile) {
     if (/\.(jpe?g|png|webp|gif|avif|svg|tiff?)$/i.test(value))
       throw usage(`--watermark ${value}: no such image file (to draw it as text, add a space)`);
@@ -208,6 +212,12 @@ async function convertFile(entry: InputFile, plan: ConvertPlan): Promise<Convert
     for (const target of targets) {
       if (!plan.overwrite && existsSync(target))
         throw pixwardenError('ERR_OUTPUT_EXISTS', `${displayPath(target)} already exists`);
+      // Found before anything is written: a replaced file cannot be put back afterwards.
+      if (plan.overwrite && existsSync(target) && !statSync(target).isFile())
+        throw pixwardenError(
+          'ERR_OUTPUT_CONFLICT',
+          `${displayPath(target)} exists and is not a file: it cannot be replaced`,
+        );
     }
     for (const target of targets) plan.claimed.set(target, entry.display);
     const outputs: OutputRecord[] = [];
@@ -258,7 +268,10 @@ function targetFor(entry: InputFile, output: TransformOutput, plan: ConvertPlan)
   const name = `${stem}${variant}.${extensionOf(output.format)}`;
   const folder = entry.absolute === null ? '' : path.dirname(entry.relative);
   const target = path.join(plan.outDir, folder === '.' ? '' : folder, name);
-  if (plan.inputs.has(target) || (entry.absolute !== null && sameFile(target, entry.absolute)))
+  if (
+    plan.inputs.has(path.join(realpathOrSelf(path.dirname(target)), path.basename(target))) ||
+    (entry.absolute !== null && sameFile(target, entry.absolute))
+  )
     throw pixwardenError('ERR_OUTPUT_CONFLICT', `the output ${target} would replace an input`);
   const earlier = plan.claimed.get(target);
   if (earlier !== undefined)

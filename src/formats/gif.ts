@@ -72,6 +72,8 @@ export const gif: FormatHandler = {
     const width = view.u16le(6, 'screen width');
     const height = view.u16le(8, 'screen height');
     checkLosslessPixels('GIF screen', width, height, limits);
+    let extentW = width;
+    let extentH = height;
     const screenFlags = view.u8(10, 'screen flags');
     let pos = 13;
     if (screenFlags & 0x80) pos += 3 * (2 << (screenFlags & 7));
@@ -96,6 +98,10 @@ export const gif: FormatHandler = {
         const imageFlags = view.u8(pos + 9, 'image flags');
         const imageW = view.u16le(pos + 5, 'image width');
         const imageH = view.u16le(pos + 7, 'image height');
+        // Decoders draw a frame that reaches beyond the screen on a canvas grown to hold it:
+        // the picture's size is the larger of the two.
+        extentW = Math.max(extentW, view.u16le(pos + 1, 'image left') + imageW);
+        extentH = Math.max(extentH, view.u16le(pos + 3, 'image top') + imageH);
         if (imageW === 0 || imageH === 0)
           throw malformed(`GIF frame ${frames + 1} is ${imageW} × ${imageH} pixels`);
         checkFrameCount('GIF', frames + 1, limits.maxLosslessFrames);
@@ -124,10 +130,12 @@ export const gif: FormatHandler = {
       }
     }
     if (frames === 0) throw malformed('GIF holds no image');
+    if (extentW !== width || extentH !== height)
+      checkLosslessPixels('GIF canvas (frames beyond the screen)', extentW, extentH, limits);
     return {
       format: 'gif',
-      width,
-      height,
+      width: extentW,
+      height: extentH,
       frames,
       parts,
       exif: null,

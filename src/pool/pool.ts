@@ -8,7 +8,15 @@
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,13 +30,16 @@ export interface PoolOptions {
   readonly size?: number;
   /** Milliseconds a job may run before its worker is killed. Default 30,000. */
   readonly jobTimeoutMs?: number;
-  /** Resident bytes a worker may use before it is killed. Default 512 MiB. */
+  /**
+   * Resident bytes a worker may use before it is killed. Default 2 GiB: encoding a picture at
+   * the default decode limit (40 megapixels) to WebP or AVIF takes over a gigabyte.
+   */
   readonly maxWorkerBytes?: number;
   /** Jobs a worker runs before it is replaced by a fresh one. Default 500. */
   readonly jobsPerWorker?: number;
   /**
    * Resident bytes above which a worker that has finished a job is replaced (memory that
-   * fragmentation or a leak keeps after the job). Default 384 MiB.
+   * fragmentation or a leak keeps after the job). Default 512 MiB.
    */
   readonly recycleWorkerBytes?: number;
   /** How often resident memory is read, in milliseconds. Default 25. */
@@ -107,14 +118,50 @@ function defaultWorker(): string {
 const exchanges = new Set<string>();
 let exitHandlerInstalled = false;
 
+/**
+ * Removes the exchange folders of processes that are gone: one killed before it could clean
+ * up leaves the inputs it had in flight there (in memory, in /dev/shm).
+ */
+function sweepExchanges(parent: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = /^pixwarden-pool-(\d+)-/.exec(name);
+    if (match === null) continue;
+    const pid = Number(match[1]);
+    if (pid === process.pid || alive(pid)) continue;
+    const folder = path.join(parent, name);
+    try {
+      if (statSync(folder).uid !== process.getuid?.()) continue;
+      rmSync(folder, { recursive: true, force: true });
+    } catch {
+      // Another process swept it first.
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error: unknown) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** A new private folder for handing inputs to workers: in memory (/dev/shm) where there is one. */
 function exchangeFolder(): string {
   const parent = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  sweepExchanges(parent);
   let folder: string;
   try {
-    folder = mkdtempSync(path.join(parent, 'pixwarden-pool-'));
+    folder = mkdtempSync(path.join(parent, `pixwarden-pool-${process.pid}-`));
   } catch {
-    folder = mkdtempSync(path.join(tmpdir(), 'pixwarden-pool-'));
+    folder = mkdtempSync(path.join(tmpdir(), `pixwarden-pool-${process.pid}-`));
   }
   if (!exitHandlerInstalled) {
     exitHandlerInstalled = true;
@@ -196,9 +243,9 @@ export class WorkerPool {
   constructor(options: PoolOptions = {}) {
     this.size = Math.max(1, options.size ?? availableParallelism());
     this.jobTimeoutMs = options.jobTimeoutMs ?? 30_000;
-    this.maxWorkerBytes = options.maxWorkerBytes ?? 512 * 1024 * 1024;
+    this.maxWorkerBytes = options.maxWorkerBytes ?? 2 * 1024 * 1024 * 1024;
     this.jobsPerWorker = options.jobsPerWorker ?? 500;
-    this.recycleWorkerBytes = options.recycleWorkerBytes ?? 384 * 1024 * 1024;
+    this.recycleWorkerBytes = options.recycleWorkerBytes ?? 512 * 1024 * 1024;
     const script = options.workerScript ?? defaultWorker();
     this.script = script instanceof URL ? fileURLToPath(script) : script;
     const mode = options.sandbox ?? 'auto';
@@ -326,6 +373,10 @@ export class WorkerPool {
       env: this.launch.env,
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      // A process group of its own: Ctrl-C at a terminal (or a stop signal to the caller's
+      // group) reaches the caller, which finishes the jobs in flight, not the workers. A worker
+      // still ends with its parent: its channel closes, and bubblewrap kills it.
+      detached: true,
     });
     // An idle pool does not keep its caller's process alive; a pending job does (see `run`).
     child.unref();
@@ -427,7 +478,9 @@ export class WorkerPool {
     this.workers.delete(worker);
     if (worker.timer !== null) clearTimeout(worker.timer);
     const job = worker.job;
-    if (job !== null) {
+    if (job !== null && this.closed) {
+      job.reject(pixwardenError('ERR_INVALID_ARGUMENT', 'the pool was closed'));
+    } else if (job !== null) {
       const code = worker.killedFor ?? 'ERR_WORKER_CRASHED';
       const words = lastWords(worker.stderr);
       const message =

@@ -81,19 +81,31 @@ function within(folder: string, parent: string): boolean {
  */
 function bubblewrapArgs(script: string, exchange: string | null = null): string[] {
   const node = realpathSync(process.execPath);
-  const views = new Set<string>();
-  for (const folder of [
+  // Of the application, only what a worker runs: its built code, its packages, its manifest
+  // (Node reads the package type from it), and the worker program's own folder. Not its
+  // sources, tests or history.
+  const candidates: (string | null)[] = [path.dirname(realpathSync(script)), sharpModules()];
+  for (const root of new Set([
     packageRoot(realpathSync(script)),
     packageRoot(realpathSync(fileURLToPath(import.meta.url))),
-    sharpModules(),
-    path.dirname(node),
-  ]) {
+  ])) {
+    for (const part of ['dist', 'node_modules', 'package.json'])
+      candidates.push(existsSync(path.join(root, part)) ? path.join(root, part) : null);
+  }
+  candidates.push(path.dirname(node));
+  const views = new Set<string>();
+  for (const folder of candidates) {
     if (folder === null || within(folder, '/usr')) continue;
     if ([...views].some((view) => within(folder, view))) continue;
+    for (const view of views) if (within(view, folder)) views.delete(view);
     views.add(folder);
   }
   const args = [
     '--unshare-all',
+    // Run as root, bubblewrap would leave the worker every capability inside its namespaces,
+    // enough to remount a read-only view writable.
+    '--cap-drop',
+    'ALL',
     // Node itself is the namespace's first process: bubblewrap's own reaper there would, on
     // its way out, be left to the machine's init, which in some containers never reaps it.
     '--as-pid-1',

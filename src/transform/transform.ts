@@ -143,6 +143,9 @@ async function admit<T extends TransformOptions>(
 }
 
 function resolveOutputs(options: TransformOptions, format: ImageFormat): ResolvedOutput[] {
+  const animation: unknown = options.animation;
+  if (animation !== undefined && animation !== 'keep' && animation !== 'first-frame')
+    throw pixwardenError('ERR_INVALID_ARGUMENT', 'animation must be keep or first-frame');
   const defaults: OutputSpec = options;
   if (options.variants === undefined) return [resolveOutput({}, defaults, format, null)];
   checkVariants(options.variants);
@@ -235,6 +238,22 @@ function keepsAnimation(
 ): boolean {
   if (clean.frames <= 1) return false;
   const firstOnly = `only the first of its ${clean.frames} frames was kept`;
+  if (clean.format === 'png') {
+    // libvips reads an animated PNG's default image, which need not be a frame of the
+    // animation that viewers show: then it is a picture nobody saw, and is not made public.
+    const names = handlerFor('png')
+      .parse(clean.bytes, { limits })
+      .parts.map((part) => part.name);
+    const control = names.indexOf('fcTL');
+    if (control === -1 || control > names.indexOf('IDAT'))
+      throw pixwardenError(
+        'ERR_UNSUPPORTED_FORMAT',
+        'this animated PNG shows an animation whose frames cannot be decoded here, and its default image is not one of them',
+        { value: 'APNG' },
+      );
+    notes.push(`${firstOnly}: animated PNG frames are not decoded here`);
+    return false;
+  }
   if (options.animation === 'first-frame') {
     notes.push(`${firstOnly}, as asked`);
     return false;

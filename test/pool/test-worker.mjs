@@ -1,7 +1,7 @@
 // A pool worker with test-only tasks besides the production ones: one that crashes its
 // process, one that never returns, one that allocates without end, one that reports what the
 // process can see and reach. The production worker (src/pool/worker.ts) cannot reach them.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { serve } from '../../dist/pool/serve.js';
 import { TASKS } from '../../dist/pool/tasks.js';
@@ -24,8 +24,17 @@ serve({
     }
   },
   echo: async (payload) => payload,
-  probe: async ({ port, file, variable }) => ({
+  probe: async ({ port, file, variable, writable }) => ({
     pid: process.pid,
+    capabilities: /^CapEff:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? null,
+    write: (() => {
+      try {
+        writeFileSync(writable, 'x');
+        return 'written';
+      } catch (error) {
+        return error.code;
+      }
+    })(),
     file: existsSync(file),
     variable: process.env[variable] ?? null,
     network: await new Promise((resolve) => {
