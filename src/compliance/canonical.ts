@@ -15,22 +15,40 @@ export type Canonical =
  * @throws ERR_INVALID_ARGUMENT for a value JSON cannot carry exactly.
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value === 'boolean') return JSON.stringify(value);
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value))
-      throw pixwardenError(
-        'ERR_INVALID_ARGUMENT',
-        `canonical JSON holds only whole numbers, not ${value}`,
-      );
-    return String(value);
-  }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, field]) => field !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, field]) => `${JSON.stringify(key)}:${canonicalJson(field)}`).join(',')}}`;
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      if (!Number.isSafeInteger(value))
+        throw pixwardenError(
+          'ERR_INVALID_ARGUMENT',
+          `canonical JSON holds only whole numbers, not ${value}`,
+        );
+      return String(value);
+    case 'object': {
+      if (value === null) return 'null';
+      // Written as loops: verifying a trail canonicalises every entry again, a million of them.
+      if (Array.isArray(value)) {
+        let text = '[';
+        for (let i = 0; i < value.length; i++)
+          text += (i === 0 ? '' : ',') + canonicalJson(value[i]);
+        return `${text}]`;
+      }
+      if (Object.getPrototypeOf(value) !== Object.prototype) break;
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record).sort();
+      let text = '{';
+      for (const key of keys) {
+        const field = record[key];
+        if (field === undefined) continue;
+        text += `${text.length === 1 ? '' : ','}${JSON.stringify(key)}:${canonicalJson(field)}`;
+      }
+      return `${text}}`;
+    }
+    default:
+      break;
   }
   throw pixwardenError('ERR_INVALID_ARGUMENT', `canonical JSON cannot hold a ${typeof value}`);
 }
