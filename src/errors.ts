@@ -13,6 +13,7 @@ export type ErrorKind =
   | 'not-found'
   | 'conflict'
   | 'io'
+  | 'forbidden'
   | 'internal';
 
 interface CatalogueEntry {
@@ -139,6 +140,16 @@ export const ERROR_CATALOGUE = {
     status: 415,
     publicMessage: 'The file is not of the type it was declared as.',
   },
+  ERR_CONSENT_REQUIRED: {
+    kind: 'forbidden',
+    status: 403,
+    publicMessage: 'This operation needs the person’s consent, which is not on record.',
+  },
+  ERR_PROCESSING_RESTRICTED: {
+    kind: 'forbidden',
+    status: 403,
+    publicMessage: 'Processing is restricted for this person.',
+  },
   ERR_DECRYPT: {
     kind: 'internal',
     status: 500,
@@ -226,6 +237,9 @@ export class IoError extends PixwardenError {}
 /** pixwarden itself failed a check it makes on its own output. */
 export class InternalError extends PixwardenError {}
 
+/** The operation is not allowed for this subject: no valid consent, or processing restricted. */
+export class ForbiddenError extends PixwardenError {}
+
 const CLASS_BY_KIND: Record<
   ErrorKind,
   new (code: ErrorCode, message: string, details?: ErrorDetails) => PixwardenError
@@ -237,6 +251,7 @@ const CLASS_BY_KIND: Record<
   'not-found': NotFoundError,
   conflict: ConflictError,
   io: IoError,
+  forbidden: ForbiddenError,
   internal: InternalError,
 };
 

@@ -53,6 +53,7 @@ export {
   LimitExceededError,
   NotFoundError,
   ConflictError,
+  ForbiddenError,
   IoError,
   InternalError,
 } from './errors.js';

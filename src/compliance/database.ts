@@ -43,7 +43,19 @@ export interface SecretTable {
   sealed: string;
 }
 
+export interface ConsentTable {
+  id: string;
+  subject_id: string;
+  purpose: string;
+  policy_version: string;
+  granted_at: string;
+  withdrawn_at: string | null;
+  method: string;
+  collector: string;
+}
+
 export interface Tables {
+  consents: ConsentTable;
   audit: AuditTable;
   checkpoints: CheckpointTable;
   subjects: SubjectTable;
@@ -109,6 +121,27 @@ MIGRATIONS['0002-subjects'] = {
       .addColumn('restricted', 'integer', (c) => c.notNull().defaultTo(0))
       .addColumn('created_at', 'text', (c) => c.notNull())
       .addColumn('erased_at', 'text')
+      .execute();
+  },
+};
+
+MIGRATIONS['0003-consents'] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('consents')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('subject_id', 'text', (c) => c.notNull().references('subjects.id'))
+      .addColumn('purpose', 'text', (c) => c.notNull())
+      .addColumn('policy_version', 'text', (c) => c.notNull())
+      .addColumn('granted_at', 'text', (c) => c.notNull())
+      .addColumn('withdrawn_at', 'text')
+      .addColumn('method', 'text', (c) => c.notNull())
+      .addColumn('collector', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('consents_by_subject')
+      .on('consents')
+      .columns(['subject_id', 'purpose'])
       .execute();
   },
 };
