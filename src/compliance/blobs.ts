@@ -1,0 +1,116 @@
+/**
+ * The blob store: every stored image (an original or a variant) as one encrypted file under
+ * `blobs/` in the data folder, named by object id and variant, never by anything of the
+ * person's. Writes are atomic: a temporary file in the same folder, written and fsynced, then
+ * renamed over the name, then the folder fsynced, so that a crash leaves the whole file or
+ * none.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import path from 'node:path';
+import { pixwardenError } from '../errors.js';
+import { openBlob, sealBlob } from './crypto.js';
+
+const safeName = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** What a blob is bound to: it opens only as this object's this variant. */
+export function blobContext(objectId: string, variant: string): string {
+  return `${objectId}\n${variant}`;
+}
+
+function fsyncFolder(folder: string): void {
+  const fd = openSync(folder, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export class BlobStore {
+  readonly root: string;
+
+  constructor(dataDir: string) {
+    this.root = path.join(dataDir, 'blobs');
+  }
+
+  private fileOf(objectId: string, variant: string): string {
+    if (!safeName.test(objectId) || !safeName.test(variant))
+      throw pixwardenError('ERR_INVALID_ARGUMENT', 'a blob is named by a safe id and variant');
+    return path.join(this.root, objectId.slice(0, 2), `${objectId}.${variant}`);
+  }
+
+  /**
+   * Seals and writes a blob atomically.
+   * @returns the SHA-256 of the bytes stored (the sealed file), for the registry.
+   */
+  write(objectId: string, variant: string, plain: Uint8Array, dataKey: Uint8Array): string {
+    const file = this.fileOf(objectId, variant);
+    const folder = path.dirname(file);
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    const sealed = sealBlob(dataKey, plain, blobContext(objectId, variant));
+    const temp = path.join(folder, `.tmp-${randomBytes(8).toString('hex')}`);
+    const fd = openSync(temp, 'wx', 0o600);
+    try {
+      let written = 0;
+      while (written < sealed.length) written += writeSync(fd, sealed, written);
+      fsyncSync(fd);
+    } catch (error: unknown) {
+      closeSync(fd);
+      rmSync(temp, { force: true });
+      throw pixwardenError('ERR_IO', `a blob could not be written: ${(error as Error).message}`);
+    }
+    closeSync(fd);
+    renameSync(temp, file);
+    fsyncFolder(folder);
+    return createHash('sha256').update(sealed).digest('hex');
+  }
+
+  /**
+   * Reads and opens a blob.
+   * @throws ERR_INPUT_NOT_FOUND when it is not there; ERR_DECRYPT when it does not open.
+   */
+  read(objectId: string, variant: string, dataKey: Uint8Array): Buffer {
+    let sealed: Buffer;
+    try {
+      sealed = readFileSync(this.fileOf(objectId, variant));
+    } catch {
+      throw pixwardenError('ERR_INPUT_NOT_FOUND', `no stored blob ${objectId}.${variant}`);
+    }
+    return openBlob(dataKey, sealed, blobContext(objectId, variant));
+  }
+
+  /** Removes a blob, durably; a blob already gone is no error. */
+  remove(objectId: string, variant: string): void {
+    const file = this.fileOf(objectId, variant);
+    rmSync(file, { force: true });
+    try {
+      fsyncFolder(path.dirname(file));
+    } catch {
+      // The folder is gone as well.
+    }
+  }
+
+  /** Every blob file on disk, as `objectId.variant` names: what a storage scan looks at. */
+  list(): string[] {
+    let folders: string[];
+    try {
+      folders = readdirSync(this.root);
+    } catch {
+      return [];
+    }
+    return folders.flatMap((folder) =>
+      readdirSync(path.join(this.root, folder)).map((name) => path.join(folder, name)),
+    );
+  }
+}
