@@ -54,7 +54,22 @@ export interface ConsentTable {
   collector: string;
 }
 
+export interface ImageTable {
+  id: string;
+  subject_id: string;
+  variant: string;
+  format: string;
+  width: number;
+  height: number;
+  bytes: number;
+  sha256: string;
+  sealed_key: string;
+  created_at: string;
+  expires_at: string | null;
+}
+
 export interface Tables {
+  images: ImageTable;
   consents: ConsentTable;
   audit: AuditTable;
   checkpoints: CheckpointTable;
@@ -143,6 +158,27 @@ MIGRATIONS['0003-consents'] = {
       .on('consents')
       .columns(['subject_id', 'purpose'])
       .execute();
+  },
+};
+
+MIGRATIONS['0004-images'] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('images')
+      .addColumn('id', 'text', (c) => c.notNull())
+      .addColumn('variant', 'text', (c) => c.notNull())
+      .addColumn('subject_id', 'text', (c) => c.notNull().references('subjects.id'))
+      .addColumn('format', 'text', (c) => c.notNull())
+      .addColumn('width', 'integer', (c) => c.notNull())
+      .addColumn('height', 'integer', (c) => c.notNull())
+      .addColumn('bytes', 'bigint', (c) => c.notNull())
+      .addColumn('sha256', 'text', (c) => c.notNull())
+      .addColumn('sealed_key', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'text')
+      .addPrimaryKeyConstraint('images_key', ['id', 'variant'])
+      .execute();
+    await db.schema.createIndex('images_by_subject').on('images').column('subject_id').execute();
   },
 };
 
