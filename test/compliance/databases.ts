@@ -22,6 +22,8 @@ export interface Opened {
   readonly raw: (statement: string) => Promise<void>;
   /** Closes the database and removes it. */
   readonly dispose: () => Promise<void>;
+  /** The PostgreSQL URL of this database (SQLite: none). */
+  readonly url: () => Promise<string | undefined>;
 }
 
 async function admin(statement: string): Promise<void> {
@@ -45,7 +47,8 @@ export async function freshDatabase(kind: (typeof DIALECTS)[number]): Promise<Op
     return {
       database,
       dataDir,
-      dispose: () => database.close(),
+      dispose: () => database.close().catch(() => undefined),
+      url: () => Promise.resolve(undefined),
       raw: (statement) => {
         const file = new Sqlite(path.join(dataDir, 'pixwarden.db'));
         try {
@@ -66,9 +69,10 @@ export async function freshDatabase(kind: (typeof DIALECTS)[number]): Promise<Op
     database,
     dataDir,
     dispose: async () => {
-      await database.close();
+      await database.close().catch(() => undefined);
       await admin(`drop database if exists ${name}`);
     },
+    url: () => Promise.resolve(url.href),
     raw: async (statement) => {
       const client = new pg.Client({ connectionString: url.href });
       await client.connect();
