@@ -25,6 +25,8 @@ import type { LegalBasis, Purpose } from './consent.js';
 import { loadMasterKey } from './crypto.js';
 import { openDatabase } from './database.js';
 import type { Database } from './database.js';
+import { eraseSubject } from './erasure.js';
+import type { ErasureReport } from './erasure.js';
 import { ImageRegistry } from './images.js';
 import type { StoredImage } from './images.js';
 import { Subjects } from './subjects.js';
@@ -69,6 +71,10 @@ export interface IngestResult {
 
 export interface Pipeline {
   ingest(request: IngestRequest): Promise<IngestResult>;
+  /** Erases the subject the caller calls `subjectId` (see `erasure.ts`). */
+  erase(subjectId: string): Promise<ErasureReport>;
+  /** The database the pipeline keeps its records in. */
+  readonly database: Database;
   readonly audit: AuditTrail;
   readonly consents: Consents;
   readonly subjects: Subjects;
@@ -84,7 +90,8 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
   const subjects = await Subjects.open(database, loadMasterKey(dataDir));
   const audit = new AuditTrail(database, loadSigningKey(dataDir));
   const consents = new Consents(database);
-  const images = new ImageRegistry(database, new BlobStore(dataDir));
+  const blobs = new BlobStore(dataDir);
+  const images = new ImageRegistry(database, blobs);
   const settings = {
     consentBased: new Set(config.consentPurposes ?? (['storage', 'sharing'] as const)),
     defaultBasis: checkBasis(config.defaultBasis ?? 'contract'),
@@ -95,11 +102,22 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
     pool: config.pool,
   };
   return {
+    database,
     audit,
     consents,
     subjects,
     images,
     ingest: (request) => ingest(request, { database, subjects, audit, consents, images }, settings),
+    erase: (subjectId) =>
+      eraseSubject(subjectId, {
+        database,
+        subjects,
+        consents,
+        images,
+        blobs,
+        audit,
+        actor: settings.actor,
+      }),
     close: () => database.close(),
   };
 }

@@ -1,0 +1,87 @@
+/**
+ * Erasure of a subject: every original and variant deleted (blob, then record), every consent
+ * withdrawn, the subject key destroyed (so its data keys, blobs and pseudonym are gone for
+ * good), the database files made to forget the deleted bytes (SQLite: `secure_delete` is on,
+ * and the write-ahead log is checkpointed and truncated; PostgreSQL: the tables are vacuumed),
+ * the erasure audited, and the storage scanned to show that nothing of the subject is left.
+ * Erasing again is harmless: there is nothing left to find.
+ *
+ * Backups made before an erasure still hold the subject's rows and blobs, but only as
+ * ciphertext under a key that no longer exists anywhere.
+ */
+import { sql } from 'kysely';
+import type { AuditTrail } from './audit.js';
+import type { BlobStore } from './blobs.js';
+import type { Consents } from './consent.js';
+import type { Database } from './database.js';
+import type { ImageRegistry } from './images.js';
+import type { Subjects } from './subjects.js';
+
+export interface ErasureReport {
+  /** Whether there was a subject to erase. */
+  readonly found: boolean;
+  readonly imagesDeleted: number;
+  readonly consentsWithdrawn: number;
+  /** What the scan afterwards still found of the subject: all zero after an erasure. */
+  readonly left: { readonly images: number; readonly blobs: number; readonly keys: number };
+}
+
+export interface ErasureParts {
+  readonly database: Database;
+  readonly subjects: Subjects;
+  readonly consents: Consents;
+  readonly images: ImageRegistry;
+  readonly blobs: BlobStore;
+  readonly audit: AuditTrail;
+  readonly actor: string;
+}
+
+/** Erases the subject the caller calls `callerId`. */
+export async function eraseSubject(callerId: string, parts: ErasureParts): Promise<ErasureReport> {
+  const subject = await parts.subjects.find(callerId);
+  if (subject === null)
+    return {
+      found: false,
+      imagesDeleted: 0,
+      consentsWithdrawn: 0,
+      left: { images: 0, blobs: 0, keys: 0 },
+    };
+  const stored = await parts.images.list(subject.id);
+  const ids = new Set(stored.map((image) => image.id));
+  const imagesDeleted = await parts.images.remove(stored);
+  const consentsWithdrawn = await parts.consents.withdraw(subject.id);
+  await parts.subjects.destroyKey(subject.id);
+  await forgetDeletedBytes(parts.database);
+  await parts.audit.append({
+    operation: 'subject.erase',
+    actor: parts.actor,
+    subject: subject.pseudonym,
+    outcome: 'done',
+    error: null,
+  });
+  // The scan: records, blob files and the key, looked for afresh.
+  const images = (await parts.images.list(subject.id)).length;
+  const blobs = parts.blobs.list().filter((name) => ids.has(blobId(name))).length;
+  const row = await parts.database.db
+    .selectFrom('subjects')
+    .select('sealed_key')
+    .where('id', '=', subject.id)
+    .executeTakeFirst();
+  const keys = row?.sealed_key === null || row === undefined ? 0 : 1;
+  return { found: true, imagesDeleted, consentsWithdrawn, left: { images, blobs, keys } };
+}
+
+function blobId(name: string): string {
+  const file = name.split('/').at(-1) ?? '';
+  return file.slice(0, file.indexOf('.'));
+}
+
+/** Makes the database files drop the bytes of deleted rows. */
+async function forgetDeletedBytes(database: Database): Promise<void> {
+  if (database.dialect === 'sqlite') {
+    await sql`pragma wal_checkpoint(truncate)`.execute(database.db);
+    return;
+  }
+  for (const table of ['subjects', 'images', 'consents'])
+    await sql`vacuum ${sql.table(table)}`.execute(database.db);
+}
