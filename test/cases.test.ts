@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { inspect } from '../src/index.js';
 import { handlerFor } from '../src/formats/index.js';
 import type { Report } from '../src/index.js';
+import type { ConvertRecord } from '../src/cli/convert-command.js';
 import { CASES, CLI, exiftool, runCli } from './helpers.js';
 
 interface StripJson {
@@ -247,20 +248,6 @@ describe('cases from real bug reports', () => {
   });
 });
 
-interface ConvertJson {
-  input: string;
-  outputs: {
-    variant: string | null;
-    path: string;
-    format: string;
-    width: number;
-    height: number;
-    bytes: number;
-  }[];
-  status: string;
-  verified: boolean;
-}
-
 describe('cases from real bug reports, re-encoded from pixels', () => {
   it('passes every cleanable case through strip --rewrite, each output passing its check', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'pixwarden-case-rewrite-'));
@@ -301,7 +288,7 @@ describe('cases from real bug reports, re-encoded from pixels', () => {
         '--json',
       ]);
       expect(run.status).toBe(0);
-      const records = JSON.parse(run.stdout) as ConvertJson[];
+      const records = JSON.parse(run.stdout) as ConvertRecord[];
       for (const [id, record] of [
         ['02', records[0]],
         ['03', records[1]],

@@ -13,32 +13,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import type { ConvertRecord } from '../src/cli/convert-command.js';
 import { CASES, CLI, CORPUS, exiftool, runCli } from './helpers.js';
 
 const PHOTO = path.join(CASES, 'inputs', '01-exif-thumb-uncropped.jpg');
 const SVG = path.join(CASES, 'inputs', '14-svg-script.svg');
 const temp = (): string => mkdtempSync(path.join(tmpdir(), 'pixwarden-convert-'));
-
-interface OutputJson {
-  variant: string | null;
-  path: string;
-  format: string;
-  width: number;
-  height: number;
-  bytes: number;
-}
-
-interface ConvertJson {
-  input: string;
-  outputs: OutputJson[];
-  status: string;
-  removed: { category: string; name: string; bytes: number }[];
-  kept: unknown[];
-  verified: boolean;
-  notes?: string[];
-  warnings?: string[];
-  error?: { code: string; message: string };
-}
 
 /** A folder with a JPEG (with EXIF), a PNG in a subfolder, and an SVG. */
 async function inputs(): Promise<string> {
@@ -52,9 +32,9 @@ async function inputs(): Promise<string> {
   return dir;
 }
 
-function convert(args: readonly string[]): { status: number | null; records: ConvertJson[] } {
+function convert(args: readonly string[]): { status: number | null; records: ConvertRecord[] } {
   const run = runCli(['convert', ...args, '--json']);
-  return { status: run.status, records: JSON.parse(run.stdout) as ConvertJson[] };
+  return { status: run.status, records: JSON.parse(run.stdout) as ConvertRecord[] };
 }
 
 describe('pixwarden convert', () => {
@@ -347,7 +327,7 @@ describe('pixwarden convert, against mistakes and signals', () => {
     process.kill(-(child.pid ?? 0), 'SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(130);
-    const records = JSON.parse(stdout) as ConvertJson[];
+    const records = JSON.parse(stdout) as ConvertRecord[];
     expect(records.length).toBeGreaterThan(0);
     expect(records.length).toBeLessThan(40);
     expect(records.filter((r) => r.status !== 'clean')).toEqual([]);

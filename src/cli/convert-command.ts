@@ -5,6 +5,7 @@
  * and the output rules are those of `strip`.
  */
 import { existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config.js';
@@ -184,19 +185,19 @@ function transformOptions(
  * ends like an image's file name (a mistyped path would otherwise be drawn as text).
  */
 function watermarkFrom(value: string, limits: Limits): Watermark {
-  let isFile = false;
+  let info: Stats | null = null;
   try {
-    isFile = statSync(value).isFile();
+    info = statSync(value);
   } catch {
-    // Not a file: the value is the text.
+    // Nothing there: the value is the text.
   }
-  if (!isFile && existsSync(value)) throw usage(`--watermark ${value}: not a regular file`);
-  if (!isFile) {
+  if (info !== null && !info.isFile()) throw usage(`--watermark ${value}: not a regular file`);
+  if (info === null) {
     if (/\.(jpe?g|png|webp|gif|avif|svg|tiff?)$/i.test(value))
       throw usage(`--watermark ${value}: no such image file (to draw it as text, add a space)`);
     return { text: value };
   }
-  checkFileSize(statSync(value).size, limits.maxFileBytes);
+  checkFileSize(info.size, limits.maxFileBytes);
   return { image: readFileSync(value) };
 }
 

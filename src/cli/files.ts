@@ -22,6 +22,7 @@ import {
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { Workspace } from '../assemble.js';
+import { syncFolder } from '../fsync.js';
 import { PixwardenError, pixwardenError } from '../errors.js';
 import { scannerBuffer } from '../formats/marker-scan.js';
 import { checkFileSize } from '../limits.js';
@@ -239,15 +240,6 @@ function unlinkQuietly(file: string): void {
     unlinkSync(file);
   } catch {
     // Already gone.
-  }
-}
-
-function syncFolder(folder: string): void {
-  const fd = openSync(folder, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

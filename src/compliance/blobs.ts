@@ -19,6 +19,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { pixwardenError } from '../errors.js';
+import { syncFolder } from '../fsync.js';
 import { openBlob, sealBlob } from './crypto.js';
 
 const safeName = /^[A-Za-z0-9_-]{1,64}$/;
@@ -26,15 +27,6 @@ const safeName = /^[A-Za-z0-9_-]{1,64}$/;
 /** What a blob is bound to: it opens only as this object's this variant. */
 export function blobContext(objectId: string, variant: string): string {
   return `${objectId}\n${variant}`;
-}
-
-function fsyncFolder(folder: string): void {
-  const fd = openSync(folder, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export class BlobStore {
@@ -72,7 +64,7 @@ export class BlobStore {
     }
     closeSync(fd);
     renameSync(temp, file);
-    fsyncFolder(folder);
+    syncFolder(folder);
     return createHash('sha256').update(sealed).digest('hex');
   }
 
@@ -95,7 +87,7 @@ export class BlobStore {
     const file = this.fileOf(objectId, variant);
     rmSync(file, { force: true });
     try {
-      fsyncFolder(path.dirname(file));
+      syncFolder(path.dirname(file));
     } catch {
       // The folder is gone as well.
     }

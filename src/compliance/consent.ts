@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { pixwardenError } from '../errors.js';
-import type { Database } from './database.js';
+import type { ConsentTable, Database } from './database.js';
 
 export const PURPOSES = ['processing', 'keep-metadata', 'storage', 'sharing'] as const;
 export type Purpose = (typeof PURPOSES)[number];
@@ -162,15 +162,7 @@ export class Consents {
   }
 }
 
-function toRecord(row: {
-  id: string;
-  purpose: string;
-  policy_version: string;
-  granted_at: string;
-  withdrawn_at: string | null;
-  method: string;
-  collector: string;
-}): ConsentRecord {
+function toRecord(row: ConsentTable): ConsentRecord {
   return {
     id: row.id,
     purpose: checkPurpose(row.purpose),

@@ -9,7 +9,7 @@ import { pixwardenError } from '../errors.js';
 import { blobContext } from './blobs.js';
 import type { BlobStore } from './blobs.js';
 import { newKey, open, seal } from './crypto.js';
-import type { Database } from './database.js';
+import type { Database, ImageTable } from './database.js';
 import type { Subject } from './subjects.js';
 
 export interface StoredImage {
@@ -39,21 +39,7 @@ export interface NewImage {
   readonly expiresAt: string | null;
 }
 
-type Row = {
-  id: string;
-  subject_id: string;
-  variant: string;
-  format: string;
-  width: number;
-  height: number;
-  bytes: number;
-  sha256: string;
-  sealed_key: string;
-  created_at: string;
-  expires_at: string | null;
-};
-
-function toImage(row: Row): StoredImage {
+function toImage(row: ImageTable): StoredImage {
   return {
     id: row.id,
     subjectId: row.subject_id,
@@ -79,7 +65,7 @@ export class ImageRegistry {
     const id = image.id ?? randomUUID().replaceAll('-', '');
     const dataKey = newKey();
     const sha256 = this.blobs.write(id, image.variant, image.bytes, dataKey);
-    const row: Row = {
+    const row: ImageTable = {
       id,
       subject_id: subject.id,
       variant: image.variant,
