@@ -160,6 +160,11 @@ export const ERROR_CATALOGUE = {
     status: 500,
     publicMessage: 'Image processing is not available.',
   },
+  ERR_PURGE_HOOK: {
+    kind: 'io',
+    status: 502,
+    publicMessage: 'A cache could not be told to drop deleted images.',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -15,7 +15,8 @@ import { pixwardenError } from '../errors.js';
 import { canonicalJson } from './canonical.js';
 import { ChainVerifier, nextRow } from './chain.js';
 import type { ChainRow, ChainVerdict } from './chain.js';
-import type { Database } from './database.js';
+import type { Kysely } from 'kysely';
+import type { Database, Tables } from './database.js';
 
 /** What one audit entry says. */
 export interface AuditEntry {
@@ -29,11 +30,15 @@ export interface AuditEntry {
   readonly formats?: readonly string[];
   /** What was stripped, by category, in parts. */
   readonly stripped?: Readonly<Record<string, number>>;
+  /** The purpose an operation served, or a consent was for. */
+  readonly purpose?: string | null;
   readonly basis?: string | null;
   readonly consent?: string | null;
   readonly outcome: 'done' | 'refused';
-  /** The error code of a refusal. */
+  /** The error code of a refusal, or of a step that failed. */
   readonly error?: string | null;
+  /** Numbers an operation reports: images deleted, hooks called, orphans removed. */
+  readonly counts?: Readonly<Record<string, number>>;
 }
 
 const FIELDS = new Set([
@@ -43,11 +48,19 @@ const FIELDS = new Set([
   'image',
   'formats',
   'stripped',
+  'purpose',
   'basis',
   'consent',
   'outcome',
   'error',
+  'counts',
 ]);
+
+/** Appends an audit entry, running `within` first in the same transaction. */
+export type Recorder = (
+  entry: AuditEntry,
+  within?: (trx: Kysely<Tables>) => Promise<void>,
+) => Promise<ChainRow>;
 
 /** A signed statement that the trail had `hash` at entry `seq` at `time`. */
 export interface Checkpoint {
@@ -91,16 +104,22 @@ export class AuditTrail {
   ) {}
 
   /**
-   * Appends an entry, stamped with the time, after the current head.
+   * Appends an entry, stamped with the time, after the current head. `within` runs first in
+   * the same transaction, so that a change and the entry that records it are committed
+   * together or not at all.
    * @throws ERR_INVALID_ARGUMENT for a field the trail does not record.
    */
-  async append(entry: AuditEntry): Promise<ChainRow> {
+  async append(
+    entry: AuditEntry,
+    within?: (trx: Kysely<Tables>) => Promise<void>,
+  ): Promise<ChainRow> {
     for (const field of Object.keys(entry)) {
       if (!FIELDS.has(field))
         throw pixwardenError('ERR_INVALID_ARGUMENT', `an audit entry has no field "${field}"`);
     }
     const content = { ...entry, time: new Date().toISOString() };
     return this.database.exclusive(async (trx) => {
+      if (within !== undefined) await within(trx);
       const last = await trx
         .selectFrom('audit')
         .select(['seq', 'hash'])
@@ -139,8 +158,11 @@ export class AuditTrail {
    * Recomputes the chain and checks it against `checkpoints` (from a file kept elsewhere):
    * each must be signed by its key and match the entry it names, which must still be there.
    */
-  async verify(checkpoints: readonly Checkpoint[] = []): Promise<ChainVerdict> {
+  async verify(given: readonly Checkpoint[] = []): Promise<ChainVerdict> {
     const verifier = new ChainVerifier();
+    // The checkpoints kept in the database count as well: one an intruder left in place
+    // still shows what it signed.
+    const checkpoints = [...(await this.storedCheckpoints()), ...given];
     const expected = new Map(checkpoints.map((checkpoint) => [checkpoint.seq, checkpoint]));
     const own =
       this.key?.publicKey.export({ type: 'spki', format: 'der' }).toString('base64') ?? null;
@@ -184,6 +206,17 @@ export class AuditTrail {
     return verdict;
   }
 
+  /** The last entry's sequence number and hash, or null for an empty trail. */
+  async head(): Promise<{ seq: number; hash: string } | null> {
+    const head = await this.database.db
+      .selectFrom('audit')
+      .select(['seq', 'hash'])
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return head ?? null;
+  }
+
   /**
    * Signs the current head and keeps the checkpoint in the database too.
    * @throws ERR_INVALID_ARGUMENT when the trail has no signing key, or is empty.
@@ -191,13 +224,8 @@ export class AuditTrail {
   async checkpoint(): Promise<Checkpoint> {
     if (this.key === null)
       throw pixwardenError('ERR_INVALID_ARGUMENT', 'this audit trail has no signing key');
-    const head = await this.database.db
-      .selectFrom('audit')
-      .select(['seq', 'hash'])
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    if (head === undefined)
+    const head = await this.head();
+    if (head === null)
       throw pixwardenError('ERR_INVALID_ARGUMENT', 'the audit trail is empty: nothing to sign');
     const unsigned = { seq: head.seq, hash: head.hash, time: new Date().toISOString() };
     const signature = sign(null, signedPart(unsigned), this.key.privateKey).toString('base64');
@@ -211,6 +239,24 @@ export class AuditTrail {
       signature,
       publicKey: this.key.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
     };
+  }
+
+  /** The checkpoints kept in the database, oldest first, with this trail's public key. */
+  async storedCheckpoints(): Promise<Checkpoint[]> {
+    if (this.key === null) return [];
+    const publicKey = this.key.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+    const rows = await this.database.db
+      .selectFrom('checkpoints')
+      .selectAll()
+      .orderBy('seq')
+      .execute();
+    return rows.map((row) => ({
+      seq: row.seq,
+      hash: row.hash,
+      time: row.time,
+      signature: row.signature,
+      publicKey,
+    }));
   }
 }
 

@@ -15,6 +15,7 @@ import {
   readdirSync,
   renameSync,
   rmSync,
+  statSync,
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -105,4 +106,38 @@ export class BlobStore {
       readdirSync(path.join(this.root, folder)).map((name) => path.join(folder, name)),
     );
   }
+
+  /**
+   * Every file under the store with what its name says: a blob (`objectId`, `variant`) or a
+   * temporary file a write left behind (`variant` null), and when it was last written.
+   */
+  scan(): BlobFile[] {
+    return this.list().flatMap((name): BlobFile[] => {
+      const file = path.join(this.root, name);
+      let modified: number;
+      try {
+        modified = statSync(file).mtimeMs;
+      } catch {
+        return []; // removed meanwhile
+      }
+      const base = path.basename(name);
+      const dot = base.indexOf('.');
+      if (dot <= 0) return [{ file, objectId: base, variant: null, modified }];
+      return [{ file, objectId: base.slice(0, dot), variant: base.slice(dot + 1), modified }];
+    });
+  }
+
+  /** Removes a file `scan` found, durably. */
+  removeFile(file: string): void {
+    rmSync(file, { force: true });
+    syncFolder(path.dirname(file));
+  }
+}
+
+export interface BlobFile {
+  readonly file: string;
+  readonly objectId: string;
+  /** null for a temporary file (`.tmp-…`). */
+  readonly variant: string | null;
+  readonly modified: number;
 }

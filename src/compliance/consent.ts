@@ -8,7 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { pixwardenError } from '../errors.js';
-import type { ConsentTable, Database } from './database.js';
+import type { Kysely } from 'kysely';
+import type { ConsentTable, Database, Tables } from './database.js';
 
 export const PURPOSES = ['processing', 'keep-metadata', 'storage', 'sharing'] as const;
 export type Purpose = (typeof PURPOSES)[number];
@@ -71,10 +72,18 @@ function shortText(what: string, value: unknown): string {
 export class Consents {
   constructor(private readonly database: Database) {}
 
-  /** Records a consent; an earlier valid one for the purpose stays valid beside it. */
-  async grant(subjectId: string, grant: Grant): Promise<ConsentRecord> {
+  /**
+   * Records a consent (in `trx` when given, under `id` when given); an earlier valid one for
+   * the purpose stays valid beside it.
+   */
+  async grant(
+    subjectId: string,
+    grant: Grant,
+    trx?: Kysely<Tables>,
+    id: string = randomUUID(),
+  ): Promise<ConsentRecord> {
     const record: ConsentRecord = {
-      id: randomUUID(),
+      id,
       purpose: checkPurpose(grant.purpose),
       policyVersion: shortText('the policy version', grant.policyVersion),
       grantedAt: new Date().toISOString(),
@@ -82,7 +91,7 @@ export class Consents {
       method: shortText('how consent was collected', grant.method),
       collector: shortText('who collected consent', grant.collector),
     };
-    await this.database.db
+    await (trx ?? this.database.db)
       .insertInto('consents')
       .values({
         id: record.id,
@@ -100,10 +109,10 @@ export class Consents {
 
   /**
    * Withdraws every valid consent of the subject for `purpose`, or for every purpose (at
-   * erasure) when none is named; how many there were.
+   * erasure) when none is named; how many there were. In `trx` when given.
    */
-  async withdraw(subjectId: string, purpose?: Purpose): Promise<number> {
-    let query = this.database.db
+  async withdraw(subjectId: string, purpose?: Purpose, trx?: Kysely<Tables>): Promise<number> {
+    let query = (trx ?? this.database.db)
       .updateTable('consents')
       .set({ withdrawn_at: new Date().toISOString() })
       .where('subject_id', '=', subjectId)

@@ -1,19 +1,22 @@
 /**
- * Erasure of a subject: every original and variant deleted (blob, then record), every consent
- * withdrawn, the subject key destroyed (so its data keys, blobs and pseudonym are gone for
- * good), the database files made to forget the deleted bytes (SQLite: `secure_delete` is on,
- * and the write-ahead log is checkpointed and truncated; PostgreSQL: the tables are vacuumed),
- * the erasure audited, and the storage scanned to show that nothing of the subject is left.
+ * Erasure of a subject: every original and variant deleted (blobs first, then their records),
+ * every consent withdrawn and the subject key destroyed (so its data keys, blobs and pseudonym
+ * are gone for good) in one transaction with the audit entry that records it; then the
+ * database files are made to forget the deleted bytes (SQLite: `secure_delete` is on, and the
+ * write-ahead log is checkpointed and truncated; PostgreSQL: the tables are vacuumed), the
+ * purge hooks are told, and the storage is scanned to show that nothing of the subject is left.
  * Erasing again is harmless: there is nothing left to find.
  *
  * Backups made before an erasure still hold the subject's rows and blobs, but only as
  * ciphertext under a key that no longer exists anywhere.
  */
 import { sql } from 'kysely';
-import type { AuditTrail } from './audit.js';
+import type { Recorder } from './audit.js';
 import type { BlobStore } from './blobs.js';
 import type { Consents } from './consent.js';
 import type { Database } from './database.js';
+import { callPurgeHooks } from './hooks.js';
+import type { HookOutcome, HookSettings, PurgeHook } from './hooks.js';
 import type { ImageRegistry } from './images.js';
 import type { Subjects } from './subjects.js';
 
@@ -22,6 +25,8 @@ export interface ErasureReport {
   readonly found: boolean;
   readonly imagesDeleted: number;
   readonly consentsWithdrawn: number;
+  /** How each purge hook went. */
+  readonly hooks: readonly HookOutcome[];
   /** What the scan afterwards still found of the subject: all zero after an erasure. */
   readonly left: { readonly images: number; readonly blobs: number; readonly keys: number };
 }
@@ -32,8 +37,11 @@ export interface ErasureParts {
   readonly consents: Consents;
   readonly images: ImageRegistry;
   readonly blobs: BlobStore;
-  readonly audit: AuditTrail;
+  /** Appends an audit entry, with `within` in its transaction. */
+  readonly record: Recorder;
   readonly actor: string;
+  readonly hooks: readonly PurgeHook[];
+  readonly hookSettings?: HookSettings;
 }
 
 /** Erases the subject the caller calls `callerId`. */
@@ -44,21 +52,34 @@ export async function eraseSubject(callerId: string, parts: ErasureParts): Promi
       found: false,
       imagesDeleted: 0,
       consentsWithdrawn: 0,
+      hooks: [],
       left: { images: 0, blobs: 0, keys: 0 },
     };
   const stored = await parts.images.list(subject.id);
   const ids = new Set(stored.map((image) => image.id));
-  const imagesDeleted = await parts.images.remove(stored);
-  const consentsWithdrawn = await parts.consents.withdraw(subject.id);
-  await parts.subjects.destroyKey(subject.id);
+  let consentsWithdrawn = 0;
+  await parts.record(
+    {
+      operation: 'subject.erase',
+      actor: parts.actor,
+      subject: subject.pseudonym,
+      outcome: 'done',
+      error: null,
+      counts: { images: ids.size, variants: stored.length },
+    },
+    async (trx) => {
+      await parts.images.remove(stored, trx);
+      consentsWithdrawn = await parts.consents.withdraw(subject.id, undefined, trx);
+      await parts.subjects.destroyKey(subject.id, trx);
+    },
+  );
   await forgetDeletedBytes(parts.database);
-  await parts.audit.append({
-    operation: 'subject.erase',
-    actor: parts.actor,
-    subject: subject.pseudonym,
-    outcome: 'done',
-    error: null,
-  });
+  const hooks = await callPurgeHooks(
+    parts.hooks,
+    { event: 'erasure', images: stored.map(({ id, variant }) => ({ id, variant })) },
+    parts.hookSettings,
+  );
+  if (hooks.length > 0) await auditHooks(parts, subject.pseudonym, hooks);
   // The scan: records, blob files and the key, looked for afresh.
   const images = (await parts.images.list(subject.id)).length;
   const blobs = parts.blobs.list().filter((name) => ids.has(blobId(name))).length;
@@ -68,7 +89,30 @@ export async function eraseSubject(callerId: string, parts: ErasureParts): Promi
     .where('id', '=', subject.id)
     .executeTakeFirst();
   const keys = row?.sealed_key === null || row === undefined ? 0 : 1;
-  return { found: true, imagesDeleted, consentsWithdrawn, left: { images, blobs, keys } };
+  return {
+    found: true,
+    imagesDeleted: stored.length,
+    consentsWithdrawn,
+    hooks,
+    left: { images, blobs, keys },
+  };
+}
+
+/** Records how the purge hooks went: `ERR_PURGE_HOOK` when any of them never accepted. */
+export async function auditHooks(
+  parts: { readonly record: Recorder; readonly actor: string },
+  pseudonym: string | null,
+  hooks: readonly HookOutcome[],
+): Promise<void> {
+  const failed = hooks.filter((hook) => !hook.ok).length;
+  await parts.record({
+    operation: 'purge',
+    actor: parts.actor,
+    subject: pseudonym,
+    outcome: failed === 0 ? 'done' : 'refused',
+    error: failed === 0 ? null : 'ERR_PURGE_HOOK',
+    counts: { hooks: hooks.length, failed },
+  });
 }
 
 function blobId(name: string): string {

@@ -9,7 +9,8 @@ import { pixwardenError } from '../errors.js';
 import { blobContext } from './blobs.js';
 import type { BlobStore } from './blobs.js';
 import { newKey, open, seal } from './crypto.js';
-import type { Database, ImageTable } from './database.js';
+import type { Kysely } from 'kysely';
+import type { Database, ImageTable, Tables } from './database.js';
 import type { Subject } from './subjects.js';
 
 export interface StoredImage {
@@ -60,35 +61,63 @@ export class ImageRegistry {
     private readonly blobs: BlobStore,
   ) {}
 
-  /** Seals and stores an image for a subject, and records it. */
-  async store(subject: Subject, image: NewImage): Promise<StoredImage> {
+  /**
+   * Seals an image and writes its blob, without recording it: `record` (in a transaction)
+   * makes it part of the registry, `discard` removes the blob again. A blob written but never
+   * recorded, as after a crash between the two, is an orphan that `orphans` finds.
+   */
+  prepare(subject: Subject, image: NewImage): ImageTable {
     const id = image.id ?? randomUUID().replaceAll('-', '');
     const dataKey = newKey();
-    const sha256 = this.blobs.write(id, image.variant, image.bytes, dataKey);
-    const row: ImageTable = {
-      id,
-      subject_id: subject.id,
-      variant: image.variant,
-      format: image.format,
-      width: image.width,
-      height: image.height,
-      bytes: image.bytes.length,
-      sha256,
-      sealed_key: seal(subject.keys.wrapping, dataKey, blobContext(id, image.variant)).toString(
-        'base64',
-      ),
-      created_at: new Date().toISOString(),
-      expires_at: image.expiresAt,
-    };
-    dataKey.fill(0);
     try {
-      await this.database.db.insertInto('images').values(row).execute();
+      const sha256 = this.blobs.write(id, image.variant, image.bytes, dataKey);
+      return {
+        id,
+        subject_id: subject.id,
+        variant: image.variant,
+        format: image.format,
+        width: image.width,
+        height: image.height,
+        bytes: image.bytes.length,
+        sha256,
+        sealed_key: seal(subject.keys.wrapping, dataKey, blobContext(id, image.variant)).toString(
+          'base64',
+        ),
+        created_at: new Date().toISOString(),
+        expires_at: image.expiresAt,
+      };
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+
+  /** Records prepared images, within the caller's transaction. */
+  async record(trx: Kysely<Tables>, rows: readonly ImageTable[]): Promise<StoredImage[]> {
+    if (rows.length > 0)
+      await trx
+        .insertInto('images')
+        .values([...rows])
+        .execute();
+    return rows.map(toImage);
+  }
+
+  /** Removes the blobs of prepared images that were not recorded. */
+  discard(rows: readonly ImageTable[]): void {
+    for (const row of rows) this.blobs.remove(row.id, row.variant);
+  }
+
+  /** Seals, stores and records one image. */
+  async store(subject: Subject, image: NewImage): Promise<StoredImage> {
+    const row = this.prepare(subject, image);
+    try {
+      const [stored] = await this.record(this.database.db, [row]);
+      if (stored === undefined) throw pixwardenError('ERR_IO', 'the image was not recorded');
+      return stored;
     } catch (error: unknown) {
       // Recorded or not at all: a blob nothing refers to is removed again.
-      this.blobs.remove(id, image.variant);
+      this.discard([row]);
       throw error;
     }
-    return toImage(row);
   }
 
   /**
@@ -141,16 +170,66 @@ export class ImageRegistry {
     return rows.map(toImage);
   }
 
-  /** Deletes images (blob first, then record); how many went. */
-  async remove(images: readonly StoredImage[]): Promise<number> {
-    for (const image of images) {
-      this.blobs.remove(image.id, image.variant);
-      await this.database.db
+  /**
+   * Deletes images: every blob first, then the records (in `trx` when given, so that they go
+   * with the audit entry that records it). A crash between the two leaves records without
+   * blobs, which `repair` removes. How many went.
+   */
+  async remove(images: readonly StoredImage[], trx?: Kysely<Tables>): Promise<number> {
+    for (const image of images) this.blobs.remove(image.id, image.variant);
+    const db = trx ?? this.database.db;
+    for (const image of images)
+      await db
         .deleteFrom('images')
         .where('id', '=', image.id)
         .where('variant', '=', image.variant)
         .execute();
-    }
     return images.length;
   }
+
+  /**
+   * Removes what a crash can leave behind: blobs that no record names and temporary files,
+   * both only when older than `graceMs` (another process may be between writing a blob and
+   * recording it), and records whose blob is gone.
+   * @returns how many of each were removed, and the ids of the records removed.
+   */
+  async repair(graceMs: number): Promise<Repaired> {
+    const rows = await this.database.db
+      .selectFrom('images')
+      .select(['id', 'variant', 'subject_id', 'format'])
+      .execute();
+    const recorded = new Set(rows.map((row) => `${row.id}.${row.variant}`));
+    const onDisk = new Set<string>();
+    const before = Date.now() - graceMs;
+    let blobs = 0;
+    let temporary = 0;
+    for (const found of this.blobs.scan()) {
+      if (found.variant !== null) onDisk.add(`${found.objectId}.${found.variant}`);
+      if (found.modified > before) continue;
+      if (found.variant === null) {
+        this.blobs.removeFile(found.file);
+        temporary += 1;
+      } else if (!recorded.has(`${found.objectId}.${found.variant}`)) {
+        this.blobs.removeFile(found.file);
+        blobs += 1;
+      }
+    }
+    const lost = rows.filter((row) => !onDisk.has(`${row.id}.${row.variant}`));
+    for (const row of lost)
+      await this.database.db
+        .deleteFrom('images')
+        .where('id', '=', row.id)
+        .where('variant', '=', row.variant)
+        .execute();
+    return { blobs, temporary, records: lost.length };
+  }
+}
+
+export interface Repaired {
+  /** Blobs that no record named. */
+  readonly blobs: number;
+  /** Temporary files of writes that never finished. */
+  readonly temporary: number;
+  /** Records whose blob was gone. */
+  readonly records: number;
 }

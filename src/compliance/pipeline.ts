@@ -5,50 +5,84 @@
  *   store → audit
  *
  * Consent, legal basis and restriction are checked before anything reads the person's data
- * beyond its format and size. What is stored as the original is the clean copy; every output
- * is verified by the step that made it. A refusal at any step stores nothing, and is audited as
- * refused with its code.
+ * beyond its format and size. What is stored as the original is the clean copy; the raw upload
+ * is kept (encrypted, as the variant `raw`) only when the purpose is `keep-metadata`, under
+ * that consent. Every output is verified by the step that made it. The records of an ingest
+ * and its audit entry are committed in one transaction; a refusal at any step stores nothing,
+ * and is audited as refused with its code.
+ *
+ * The other methods are the data-subject rights (history, export, erasure, restriction),
+ * consent, retention, key rotation, checkpoints and repair; each is audited.
  */
+import { randomUUID } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { detectFormat, requireBytes } from '../detect.js';
 import { PixwardenError, pixwardenError } from '../errors.js';
 import { inspect } from '../inspect.js';
 import { checkFileSize, resolveLimits } from '../limits.js';
 import type { Limits } from '../limits.js';
+import { checkPolicy } from '../policy.js';
 import type { WorkerPool } from '../pool/pool.js';
 import { strip } from '../strip.js';
 import { transform } from '../transform/transform.js';
 import type { VariantSpec } from '../transform/spec.js';
+import type { Category, KeepItem, PartRecord, Risk, Source } from '../types.js';
 import { AuditTrail, loadSigningKey } from './audit.js';
+import type { Checkpoint, Recorder } from './audit.js';
 import { BlobStore } from './blobs.js';
+import type { ChainVerdict } from './chain.js';
 import { Consents, checkBasis, checkPurpose } from './consent.js';
-import type { LegalBasis, Purpose } from './consent.js';
-import { loadMasterKey } from './crypto.js';
+import type { ConsentRecord, Grant, LegalBasis, Purpose } from './consent.js';
 import { openDatabase } from './database.js';
-import type { Database } from './database.js';
-import { eraseSubject } from './erasure.js';
+import type { Database, ImageTable } from './database.js';
+import { auditHooks, eraseSubject } from './erasure.js';
 import type { ErasureReport } from './erasure.js';
+import type { HookSettings, PurgeHook } from './hooks.js';
 import { ImageRegistry } from './images.js';
-import type { StoredImage } from './images.js';
-import { Subjects } from './subjects.js';
+import type { Repaired, StoredImage } from './images.js';
+import { openKeys, rotateKeys } from './keys.js';
+import type { Rotation } from './keys.js';
+import { sweepRetention } from './retention.js';
+import type { SweepReport } from './retention.js';
+import { exportSubject, subjectHistory } from './rights.js';
+import type { ExportReport, HistoryEntry } from './rights.js';
+import type { Subjects } from './subjects.js';
 
 export interface PipelineConfig {
   /** The data folder. Default `PIXWARDEN_DATA_DIR`, else `./pixwarden-data`. */
   readonly dataDir?: string;
   /** `postgres://…` for PostgreSQL. Default `PIXWARDEN_DATABASE_URL`, else SQLite. */
   readonly databaseUrl?: string;
-  /** Purposes that always need consent, whatever the stated basis. Default storage, sharing. */
+  /**
+   * Purposes that always need consent, whatever the stated basis. Default storage, sharing.
+   * `keep-metadata` always needs consent.
+   */
   readonly consentPurposes?: readonly Purpose[];
   /** The basis an operation states when the caller gives none. Default `contract`. */
   readonly defaultBasis?: LegalBasis;
   /** Variants made of every image, stored beside the original. Default none. */
   readonly variants?: readonly VariantSpec[];
-  /** Days until originals and variants expire; null keeps them. Default null. */
+  /** Days until originals (and raw uploads) expire; null keeps them. Default null. */
   readonly retentionDays?: number | null;
+  /** Days until variants expire; default the same as originals. */
+  readonly variantRetentionDays?: number | null;
   readonly limits?: Partial<Limits>;
   /** Where pixels are decoded. Default: the shared pool. */
   readonly pool?: WorkerPool;
   /** Who the audit trail names as the actor. Default `service`. */
   readonly actor?: string;
+  /** HTTP endpoints told when images are deleted (a CDN's purge API, for instance). */
+  readonly purgeHooks?: readonly PurgeHook[];
+  readonly hookSettings?: HookSettings;
+  /**
+   * Signed checkpoints on a schedule: every `every` entries, and every `intervalSeconds`
+   * while the pipeline is open (when the head moved), each appended to `file` when given.
+   */
+  readonly checkpoints?: {
+    readonly every?: number;
+    readonly intervalSeconds?: number;
+    readonly file?: string;
+  };
 }
 
 export interface IngestRequest {
@@ -56,23 +90,68 @@ export interface IngestRequest {
   readonly subjectId: string;
   readonly bytes: Uint8Array;
   readonly declaredType?: string;
-  /** Default `processing`. */
+  /** Default `processing`. `keep-metadata` keeps the raw upload too, encrypted. */
   readonly purpose?: Purpose;
   readonly legalBasis?: LegalBasis;
+  /**
+   * What the stored original keeps: default orientation and icc. Anything more (copyright)
+   * needs keep-metadata consent.
+   */
+  readonly keep?: readonly KeepItem[];
+}
+
+/** What inspect found in the upload, without a single value. */
+export interface IngestReport {
+  readonly format: string;
+  readonly width: number;
+  readonly height: number;
+  readonly frames: number;
+  readonly bytes: number;
+  readonly risk: Risk | 'none';
+  readonly findings: readonly {
+    readonly code: string;
+    readonly category: Category;
+    readonly source: Source;
+    readonly name: string;
+    readonly risk: Risk;
+  }[];
 }
 
 export interface IngestResult {
   readonly imageId: string;
-  /** The original (the clean copy) and every variant, as stored. */
+  /** The original (the clean copy), the raw upload when kept, and every variant, as stored. */
   readonly stored: StoredImage[];
-  /** What the input held, by category and part name, without values. */
-  readonly removed: { category: string; name: string; bytes: number }[];
+  /** What the strip removed, by category and part name. */
+  readonly removed: PartRecord[];
+  readonly report: IngestReport;
 }
 
 export interface Pipeline {
   ingest(request: IngestRequest): Promise<IngestResult>;
-  /** Erases the subject the caller calls `subjectId` (see `erasure.ts`). */
+  /** Records a consent for the subject (made now if new). */
+  grantConsent(subjectId: string, grant: Grant): Promise<ConsentRecord>;
+  /** Withdraws the subject's valid consents for `purpose`; how many there were. */
+  withdrawConsent(subjectId: string, purpose: Purpose): Promise<number>;
+  /** Every consent record of the subject, oldest first. */
+  consentsOf(subjectId: string): Promise<ConsentRecord[]>;
+  /** Freezes processing for the subject, or lifts the freeze. */
+  restrict(subjectId: string, restricted?: boolean): Promise<void>;
+  /** The right of access: every audit entry about the subject. */
+  history(subjectId: string): Promise<HistoryEntry[]>;
+  /** The right to portability: a zip of everything held about the subject. */
+  exportSubject(subjectId: string, file: string, overwrite?: boolean): Promise<ExportReport>;
+  /** The right to erasure (see `erasure.ts`). */
   erase(subjectId: string): Promise<ErasureReport>;
+  /** Deletes what has expired at `now`. */
+  sweepRetention(now?: Date): Promise<SweepReport>;
+  /** Seals every key under a new master key (see `keys.ts`). */
+  rotateKeys(): Promise<Rotation>;
+  /** Signs the head of the trail; appended to `file` (one JSON line) when given. */
+  checkpoint(file?: string): Promise<Checkpoint>;
+  /** Recomputes the chain against the stored checkpoints and `checkpoints`. */
+  verifyAudit(checkpoints?: readonly Checkpoint[]): Promise<ChainVerdict>;
+  /** Removes what a crash left (see `ImageRegistry.repair`); audited when it found any. */
+  repair(graceMs?: number): Promise<Repaired>;
   /** The database the pipeline keeps its records in. */
   readonly database: Database;
   readonly audit: AuditTrail;
@@ -82,32 +161,201 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
+/** Blobs that a crash left are removed by `repair` once they are this old. */
+const defaultRepairGraceMs = 10 * 60 * 1000;
+
+const RESERVED_VARIANTS = new Set(['original', 'raw']);
+
+function checkDays(what: string, days: unknown): number | null {
+  if (days === null || days === undefined) return null;
+  if (typeof days !== 'number' || !(days > 0) || !Number.isFinite(days))
+    throw pixwardenError('ERR_INVALID_ARGUMENT', `${what} must be a positive number of days`, {
+      value: String(days),
+    });
+  return days;
+}
+
 /** Opens the data folder and database and returns the pipeline. */
 export async function createPipeline(config: PipelineConfig = {}): Promise<Pipeline> {
   const dataDir = config.dataDir ?? process.env.PIXWARDEN_DATA_DIR ?? './pixwarden-data';
   const databaseUrl = config.databaseUrl ?? process.env.PIXWARDEN_DATABASE_URL;
-  const database = await openDatabase({ dataDir, databaseUrl });
-  const subjects = await Subjects.open(database, loadMasterKey(dataDir));
-  const audit = new AuditTrail(database, loadSigningKey(dataDir));
-  const consents = new Consents(database);
-  const blobs = new BlobStore(dataDir);
-  const images = new ImageRegistry(database, blobs);
-  const settings = {
-    consentBased: new Set(config.consentPurposes ?? (['storage', 'sharing'] as const)),
+  for (const variant of config.variants ?? [])
+    if (RESERVED_VARIANTS.has(variant.name))
+      throw pixwardenError(
+        'ERR_INVALID_ARGUMENT',
+        `a stored variant cannot be called "${variant.name}": the name is the pipeline's own`,
+      );
+  const originalDays = checkDays('retentionDays', config.retentionDays);
+  const settings: Settings = {
+    consentBased: new Set([
+      ...(config.consentPurposes ?? (['storage', 'sharing'] as const)).map(checkPurpose),
+      'keep-metadata',
+    ]),
     defaultBasis: checkBasis(config.defaultBasis ?? 'contract'),
     variants: config.variants ?? [],
-    retentionDays: config.retentionDays ?? null,
+    originalDays,
+    variantDays:
+      config.variantRetentionDays === undefined
+        ? originalDays
+        : checkDays('variantRetentionDays', config.variantRetentionDays),
     limits: resolveLimits(config.limits),
     actor: config.actor ?? 'service',
     pool: config.pool,
   };
+  const every = config.checkpoints?.every;
+  if (every !== undefined && !(Number.isSafeInteger(every) && every > 0))
+    throw pixwardenError(
+      'ERR_INVALID_ARGUMENT',
+      'checkpoints.every must be a whole number above 0',
+    );
+  const database = await openDatabase({ dataDir, databaseUrl });
+  let keys;
+  try {
+    keys = await openKeys(database, dataDir);
+  } catch (error: unknown) {
+    await database.close();
+    throw error;
+  }
+  const { subjects } = keys;
+  const audit = new AuditTrail(database, loadSigningKey(dataDir));
+  const consents = new Consents(database);
+  const blobs = new BlobStore(dataDir);
+  const images = new ImageRegistry(database, blobs);
+  const hooks = config.purgeHooks ?? [];
+  const checkpointFile = config.checkpoints?.file;
+
+  const checkpoint = async (file = checkpointFile) => {
+    const made = await audit.checkpoint();
+    if (file !== undefined) appendLine(file, JSON.stringify(made));
+    return made;
+  };
+  /** Appends an entry (with `within` in its transaction), and checkpoints on schedule. */
+  const record: Recorder = async (entry, within) => {
+    const row = await audit.append(entry, within);
+    if (every !== undefined && row.seq % every === 0) await checkpoint();
+    return row;
+  };
+  let lastSigned = 0;
+  const timer =
+    config.checkpoints?.intervalSeconds === undefined
+      ? null
+      : setInterval(() => {
+          void (async () => {
+            const head = await audit.head();
+            if (head === null || head.seq === lastSigned) return;
+            lastSigned = (await checkpoint()).seq;
+          })().catch(() => undefined);
+        }, config.checkpoints.intervalSeconds * 1000);
+  timer?.unref();
+
+  const parts: Parts = { subjects, consents, images, record };
+  const actor = settings.actor;
+  const found = async (subjectId: string) => subjects.find(subjectId);
+
   return {
     database,
     audit,
     consents,
     subjects,
     images,
-    ingest: (request) => ingest(request, { database, subjects, audit, consents, images }, settings),
+    ingest: (request) => ingest(request, parts, settings),
+    async grantConsent(subjectId, grant) {
+      const subject = await subjects.ensure(subjectId);
+      const id = randomUUID();
+      let made: ConsentRecord | undefined;
+      await record(
+        {
+          operation: 'consent.grant',
+          actor,
+          subject: subject.pseudonym,
+          purpose: checkPurpose(grant.purpose),
+          basis: 'consent',
+          consent: id,
+          outcome: 'done',
+          error: null,
+        },
+        async (trx) => {
+          made = await consents.grant(subject.id, grant, trx, id);
+        },
+      );
+      if (made === undefined) throw pixwardenError('ERR_IO', 'the consent was not recorded');
+      return made;
+    },
+    async withdrawConsent(subjectId, purpose) {
+      checkPurpose(purpose);
+      const subject = await found(subjectId);
+      if (subject === null) return 0;
+      let withdrawn = 0;
+      await record(
+        {
+          operation: 'consent.withdraw',
+          actor,
+          subject: subject.pseudonym,
+          purpose,
+          outcome: 'done',
+          error: null,
+        },
+        async (trx) => {
+          withdrawn = await consents.withdraw(subject.id, purpose, trx);
+        },
+      );
+      return withdrawn;
+    },
+    async consentsOf(subjectId) {
+      const subject = await found(subjectId);
+      return subject === null ? [] : consents.list(subject.id);
+    },
+    async restrict(subjectId, restricted = true) {
+      const subject = await subjects.ensure(subjectId);
+      await record(
+        {
+          operation: restricted ? 'subject.restrict' : 'subject.lift',
+          actor,
+          subject: subject.pseudonym,
+          outcome: 'done',
+          error: null,
+        },
+        (trx) => subjects.restrict(subject.id, restricted, trx),
+      );
+    },
+    async history(subjectId) {
+      const subject = await found(subjectId);
+      if (subject === null) return [];
+      const entries = await subjectHistory(audit, subject.pseudonym);
+      await record({
+        operation: 'subject.access',
+        actor,
+        subject: subject.pseudonym,
+        outcome: 'done',
+        error: null,
+        counts: { entries: entries.length },
+      });
+      return entries;
+    },
+    async exportSubject(subjectId, file, overwrite = false) {
+      const subject = await found(subjectId);
+      if (subject === null)
+        throw pixwardenError('ERR_INPUT_NOT_FOUND', 'there is no subject by that id');
+      const report = await exportSubject(
+        subject,
+        file,
+        {
+          images,
+          history: await subjectHistory(audit, subject.pseudonym),
+          consents: await consents.list(subject.id),
+        },
+        overwrite,
+      );
+      await record({
+        operation: 'subject.export',
+        actor,
+        subject: subject.pseudonym,
+        outcome: 'done',
+        error: null,
+        counts: { images: report.images, files: report.files.length },
+      });
+      return report;
+    },
     erase: (subjectId) =>
       eraseSubject(subjectId, {
         database,
@@ -115,30 +363,82 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
         consents,
         images,
         blobs,
-        audit,
-        actor: settings.actor,
+        record,
+        actor,
+        hooks,
+        ...(config.hookSettings === undefined ? {} : { hookSettings: config.hookSettings }),
       }),
-    close: () => database.close(),
+    sweepRetention: (now = new Date()) =>
+      sweepRetention(now, {
+        images,
+        record,
+        actor,
+        hooks,
+        ...(config.hookSettings === undefined ? {} : { hookSettings: config.hookSettings }),
+      }),
+    async rotateKeys() {
+      const rotation = await rotateKeys(keys, dataDir);
+      await record({
+        operation: 'keys.rotate',
+        actor,
+        outcome: 'done',
+        error: null,
+        counts: { subjects: rotation.subjects },
+      });
+      return rotation;
+    },
+    checkpoint: (file) => checkpoint(file),
+    verifyAudit: (checkpoints = []) => audit.verify(checkpoints),
+    async repair(graceMs = defaultRepairGraceMs) {
+      const repaired = await images.repair(graceMs);
+      if (repaired.blobs + repaired.records + repaired.temporary > 0)
+        await record({
+          operation: 'repair',
+          actor,
+          outcome: 'done',
+          error: null,
+          counts: { ...repaired },
+        });
+      return repaired;
+    },
+    async close() {
+      if (timer !== null) clearInterval(timer);
+      await database.close();
+    },
   };
 }
 
+/** Appends one line to a file, durably. */
+function appendLine(file: string, line: string): void {
+  const fd = openSync(file, 'a', 0o600);
+  try {
+    writeSync(fd, `${line}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 interface Parts {
-  readonly database: Database;
   readonly subjects: Subjects;
-  readonly audit: AuditTrail;
   readonly consents: Consents;
   readonly images: ImageRegistry;
+  readonly record: Recorder;
 }
 
 interface Settings {
   readonly consentBased: ReadonlySet<Purpose>;
   readonly defaultBasis: LegalBasis;
   readonly variants: readonly VariantSpec[];
-  readonly retentionDays: number | null;
+  readonly originalDays: number | null;
+  readonly variantDays: number | null;
   readonly limits: Limits;
   readonly actor: string;
   readonly pool: WorkerPool | undefined;
 }
+
+const expiry = (days: number | null) =>
+  days === null ? null : new Date(Date.now() + days * 86_400_000).toISOString();
 
 async function ingest(
   request: IngestRequest,
@@ -147,9 +447,10 @@ async function ingest(
 ): Promise<IngestResult> {
   const purpose = checkPurpose(request.purpose ?? 'processing');
   const basis = checkBasis(request.legalBasis ?? settings.defaultBasis);
+  const policy = checkPolicy({ keep: request.keep ?? ['orientation', 'icc'] });
   let pseudonym: string | null = null;
   let consent: string | null = null;
-  const stored: StoredImage[] = [];
+  const prepared: ImageTable[] = [];
   try {
     // detect, limits
     requireBytes(request.bytes);
@@ -160,74 +461,110 @@ async function ingest(
     pseudonym = subject.pseudonym;
     if (subject.restricted)
       throw pixwardenError('ERR_PROCESSING_RESTRICTED', 'processing is restricted for the subject');
-    // The stated purpose, and storage, since an ingest stores the images.
-    for (const needed of new Set<Purpose>([purpose, 'storage'])) {
-      const id = await parts.consents.require(subject.id, needed, basis, settings.consentBased);
+    // The stated purpose; storage, since an ingest stores the images; keep-metadata when
+    // the original keeps more than orientation and colour.
+    const needed = new Set<Purpose>([purpose, 'storage']);
+    if (policy.keep.some((item) => item !== 'orientation' && item !== 'icc'))
+      needed.add('keep-metadata');
+    for (const each of needed) {
+      const id = await parts.consents.require(subject.id, each, basis, settings.consentBased);
       consent ??= id;
     }
-    // threats: inspect reports them; the strip removes what carries them
+    // threats: inspect reports them (the report keeps no values); the strip removes what
+    // carries them
     const options = {
       limits: settings.limits,
       ...(request.declaredType === undefined ? {} : { declaredType: request.declaredType }),
       ...(settings.pool === undefined ? {} : { pool: settings.pool }),
     };
-    await inspect(request.bytes, options);
+    const inspected = await inspect(request.bytes, options);
+    const report: IngestReport = {
+      format: inspected.format,
+      width: inspected.width,
+      height: inspected.height,
+      frames: inspected.frames,
+      bytes: inspected.bytes,
+      risk: inspected.risk,
+      findings: inspected.findings.map(({ code, category, source, name, risk }) => ({
+        code,
+        category,
+        source,
+        name,
+        risk,
+      })),
+    };
     // strip, variants
-    const clean = await strip(request.bytes, undefined, options);
+    const clean = await strip(request.bytes, policy, options);
     const variants =
       settings.variants.length === 0
         ? []
         : (await transform(clean.bytes, { ...options, variants: settings.variants })).outputs;
-    // store
-    const expiresAt =
-      settings.retentionDays === null
-        ? null
-        : new Date(Date.now() + settings.retentionDays * 86_400_000).toISOString();
-    const original = await parts.images.store(subject, {
+    // store: every blob written, then every record with the audit entry in one transaction
+    const original = parts.images.prepare(subject, {
       variant: 'original',
       format,
       width: clean.width,
       height: clean.height,
       bytes: clean.bytes,
-      expiresAt,
+      expiresAt: expiry(settings.originalDays),
     });
-    stored.push(original);
-    for (const output of variants) {
-      stored.push(
-        await parts.images.store(subject, {
-          id: original.id,
+    prepared.push(original);
+    const id = original.id;
+    if (purpose === 'keep-metadata')
+      prepared.push(
+        parts.images.prepare(subject, {
+          id,
+          variant: 'raw',
+          format,
+          width: clean.width,
+          height: clean.height,
+          bytes: request.bytes,
+          expiresAt: expiry(settings.originalDays),
+        }),
+      );
+    for (const output of variants)
+      prepared.push(
+        parts.images.prepare(subject, {
+          id,
           variant: output.variant ?? 'variant',
           format: output.format,
           width: output.width,
           height: output.height,
           bytes: output.bytes,
-          expiresAt,
+          expiresAt: expiry(settings.variantDays),
         }),
       );
-    }
-    // audit
     const stripped: Record<string, number> = {};
     for (const part of clean.removed) stripped[part.category] = (stripped[part.category] ?? 0) + 1;
-    await parts.audit.append({
-      operation: 'ingest',
-      actor: settings.actor,
-      subject: pseudonym,
-      image: original.id,
-      formats: stored.map((image) => image.format),
-      stripped,
-      basis,
-      consent,
-      outcome: 'done',
-      error: null,
-    });
-    return { imageId: original.id, stored, removed: clean.removed };
+    let stored: StoredImage[] = [];
+    await parts.record(
+      {
+        operation: 'ingest',
+        actor: settings.actor,
+        subject: pseudonym,
+        purpose,
+        image: id,
+        formats: prepared.map((row) => row.format),
+        stripped,
+        basis,
+        consent,
+        outcome: 'done',
+        error: null,
+        counts: { variants: prepared.length, findings: report.findings.length },
+      },
+      async (trx) => {
+        stored = await parts.images.record(trx, prepared);
+      },
+    );
+    return { imageId: id, stored, removed: clean.removed, report };
   } catch (error: unknown) {
-    // A refusal stores nothing: what was stored before it goes again.
-    await parts.images.remove(stored);
-    await parts.audit.append({
+    // A refusal stores nothing: the blobs written before it go again.
+    parts.images.discard(prepared);
+    await parts.record({
       operation: 'ingest',
       actor: settings.actor,
       subject: pseudonym,
+      purpose,
       basis,
       consent,
       outcome: 'refused',

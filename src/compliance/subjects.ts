@@ -12,7 +12,8 @@ import { randomUUID } from 'node:crypto';
 import { pixwardenError } from '../errors.js';
 import { deriveSubjectKeys, keyedHash, newKey, open, seal } from './crypto.js';
 import type { SubjectKeys } from './crypto.js';
-import type { Database } from './database.js';
+import type { Kysely } from 'kysely';
+import type { Database, Tables } from './database.js';
 
 export interface Subject {
   /** Our id for the subject (random, not the caller's). */
@@ -114,8 +115,8 @@ export class Subjects {
   }
 
   /** Freezes (or, with `restricted` false, lifts the freeze on) processing for a subject. */
-  async restrict(subjectId: string, restricted: boolean): Promise<void> {
-    await this.database.db
+  async restrict(subjectId: string, restricted: boolean, trx?: Kysely<Tables>): Promise<void> {
+    await (trx ?? this.database.db)
       .updateTable('subjects')
       .set({ restricted: restricted ? 1 : 0 })
       .where('id', '=', subjectId)
@@ -126,8 +127,8 @@ export class Subjects {
    * Destroys a subject's key and its lookup: its data keys, blobs and pseudonym can no longer
    * be opened or computed. The row stays, keyless, as the record that the subject was erased.
    */
-  async destroyKey(subjectId: string): Promise<void> {
-    await this.database.db
+  async destroyKey(subjectId: string, trx?: Kysely<Tables>): Promise<void> {
+    await (trx ?? this.database.db)
       .updateTable('subjects')
       .set({ sealed_key: null, lookup: `erased:${subjectId}`, erased_at: new Date().toISOString() })
       .where('id', '=', subjectId)

@@ -4,10 +4,12 @@
  * detected against a checkpoint kept elsewhere; concurrent writers never fork the chain.
  */
 import { spawn } from 'node:child_process';
+import { sign } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditTrail, loadSigningKey, parseCheckpoints } from '../../src/compliance/audit.js';
 import type { Checkpoint } from '../../src/compliance/audit.js';
+import { canonicalJson } from '../../src/compliance/canonical.js';
 import { entryHash, nextRow } from '../../src/compliance/chain.js';
 import type { ChainRow } from '../../src/compliance/chain.js';
 import { ROOT } from '../helpers.js';
@@ -143,6 +145,10 @@ describe.each(DIALECTS)('the audit trail on %s', (kind) => {
   it('finds a cut-off tail only against a checkpoint kept elsewhere', async () => {
     await opened.raw('delete from audit where seq > 9000');
     try {
+      // The checkpoint kept in the database still shows it…
+      expect(await trail.verify()).toMatchObject({ valid: false, firstInvalid: { seq: 9001 } });
+      // …until the intruder deletes that too: then only the one kept elsewhere does.
+      await opened.raw('delete from checkpoints');
       expect(await trail.verify()).toMatchObject({ valid: true, entries: 9000 });
       const verdict = await trail.verify([checkpoint]);
       expect(verdict).toMatchObject({ valid: false, firstInvalid: { seq: 9001 } });
@@ -156,8 +162,16 @@ describe.each(DIALECTS)('the audit trail on %s', (kind) => {
   it('refuses a checkpoint with a forged signature or from another key', async () => {
     const forged = { ...checkpoint, hash: '0'.repeat(64) };
     expect((await trail.verify([forged])).firstInvalid?.reason).toMatch(/not validly signed/);
-    const other = new AuditTrail(opened.database, loadSigningKey(`${opened.dataDir}-other`));
-    const foreign = await other.checkpoint();
+    // The same head, signed by a key of someone else's.
+    const other = loadSigningKey(`${opened.dataDir}-other`);
+    const signed = { seq: checkpoint.seq, hash: checkpoint.hash, time: checkpoint.time };
+    const foreign: Checkpoint = {
+      ...signed,
+      signature: sign(null, Buffer.from(canonicalJson(signed)), other.privateKey).toString(
+        'base64',
+      ),
+      publicKey: other.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
+    };
     expect((await trail.verify([foreign])).firstInvalid?.reason).toMatch(/another key/);
     expect(parseCheckpoints(`${JSON.stringify(checkpoint)}\n`)).toEqual([checkpoint]);
   });

@@ -63,6 +63,7 @@ describe.each(DIALECTS)('erasure on %s', (kind) => {
       found: true,
       imagesDeleted: 6,
       consentsWithdrawn: 0,
+      hooks: [],
       left: { images: 0, blobs: 0, keys: 0 },
     });
     // A look of our own: no blob file of ben's, no record.

@@ -1,0 +1,85 @@
+/**
+ * Purge hooks: HTTP endpoints told when images are deleted (erasure, retention), so that
+ * caches such as a CDN's drop their copies too. Each is sent one POST with a JSON body that
+ * names the images by their ids and variants (never anything of the person), and is tried
+ * again on a network error, a timeout or a 408, 429 or 5xx answer, with a growing pause.
+ */
+export interface PurgeHook {
+  readonly url: string;
+  /** Sent with every request: an authorization header, for instance. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface HookOutcome {
+  readonly url: string;
+  readonly ok: boolean;
+  readonly attempts: number;
+  /** The last HTTP status, or null when no answer came. */
+  readonly status: number | null;
+  /** Why the last attempt failed, or null. */
+  readonly error: string | null;
+}
+
+export interface PurgeNotice {
+  readonly event: 'erasure' | 'retention';
+  readonly images: readonly { readonly id: string; readonly variant: string }[];
+}
+
+export interface HookSettings {
+  /** Attempts per hook. Default 3. */
+  readonly attempts?: number;
+  /** Time allowed for one answer. Default 5 s. */
+  readonly timeoutMs?: number;
+  /** The pause before the second attempt, doubled for each next one. Default 250 ms. */
+  readonly backoffMs?: number;
+}
+
+const retryable = (status: number) => status === 408 || status === 429 || status >= 500;
+
+/** Calls every hook (at once) and reports how each went; never throws. */
+export async function callPurgeHooks(
+  hooks: readonly PurgeHook[],
+  notice: PurgeNotice,
+  settings: HookSettings = {},
+): Promise<HookOutcome[]> {
+  if (hooks.length === 0 || notice.images.length === 0) return [];
+  const body = JSON.stringify(notice);
+  return Promise.all(hooks.map((hook) => callOne(hook, body, settings)));
+}
+
+async function callOne(
+  hook: PurgeHook,
+  body: string,
+  settings: HookSettings,
+): Promise<HookOutcome> {
+  const attempts = Math.max(1, settings.attempts ?? 3);
+  let status: number | null = null;
+  let error: string | null = null;
+  for (let attempt = 1; attempt <= attempts; attempt += 1) {
+    if (attempt > 1)
+      await new Promise((resolve) =>
+        setTimeout(resolve, (settings.backoffMs ?? 250) * 2 ** (attempt - 2)),
+      );
+    try {
+      const response = await fetch(hook.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...hook.headers },
+        body,
+        signal: AbortSignal.timeout(settings.timeoutMs ?? 5000),
+        redirect: 'error',
+      });
+      await response.body?.cancel();
+      status = response.status;
+      if (response.ok) return { url: hook.url, ok: true, attempts: attempt, status, error: null };
+      error = `answered ${status}`;
+      if (!retryable(status)) return { url: hook.url, ok: false, attempts: attempt, status, error };
+    } catch (failure: unknown) {
+      status = null;
+      error =
+        failure instanceof Error
+          ? ((failure.cause as Error | undefined)?.message ?? failure.message)
+          : String(failure);
+    }
+  }
+  return { url: hook.url, ok: false, attempts, status, error };
+}
