@@ -35,7 +35,7 @@ import { Consents, checkBasis, checkPurpose } from './consent.js';
 import type { ConsentRecord, Grant, LegalBasis, Purpose } from './consent.js';
 import { openDatabase } from './database.js';
 import type { Database, ImageTable } from './database.js';
-import { auditHooks, eraseSubject } from './erasure.js';
+import { eraseSubject } from './erasure.js';
 import type { ErasureReport } from './erasure.js';
 import type { HookSettings, PurgeHook } from './hooks.js';
 import { ImageRegistry } from './images.js';
@@ -170,7 +170,7 @@ function checkDays(what: string, days: unknown): number | null {
   if (days === null || days === undefined) return null;
   if (typeof days !== 'number' || !(days > 0) || !Number.isFinite(days))
     throw pixwardenError('ERR_INVALID_ARGUMENT', `${what} must be a positive number of days`, {
-      value: String(days),
+      value: JSON.stringify(days),
     });
   return days;
 }
