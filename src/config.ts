@@ -1,8 +1,12 @@
 /**
- * The configuration file: named variants for `convert --variants`. JSON, for example
+ * The configuration file: named variants for `convert --variants`, and the compliance
+ * commands' settings. JSON, for example
  *
  * ```json
- * { "variants": [ { "name": "thumb", "width": 256, "height": 256, "format": "webp" } ] }
+ * {
+ *   "variants": [ { "name": "thumb", "width": 256, "height": 256, "format": "webp" } ],
+ *   "compliance": { "dataDir": "/srv/pixwarden", "variants": ["thumb"], "retentionDays": 365 }
+ * }
  * ```
  *
  * The variants it names join the built-in ones (`DEFAULT_VARIANTS`), replacing any of the
@@ -10,6 +14,8 @@
  * default.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { z } from 'zod';
+import { LEGAL_BASES, PURPOSES } from './compliance/consent.js';
 import { PixwardenError, pixwardenError } from './errors.js';
 import {
   DEFAULT_VARIANTS,
@@ -22,8 +28,45 @@ import type { VariantSpec } from './transform/spec.js';
 /** A configuration names a few variants: a larger file is a mistake (or /dev/zero). */
 const maxConfigBytes = 1024 * 1024;
 
+/** The compliance commands' settings (`pixwarden ingest`, `subject`, `audit`, …). */
+const complianceSchema = z.strictObject({
+  /** The data folder (PIXWARDEN_DATA_DIR wins over it). */
+  dataDir: z.string().min(1).optional(),
+  /** `postgres://…` (PIXWARDEN_DATABASE_URL wins over it). */
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+    .optional(),
+  /** Names of the variants stored with every ingested image (from `variants`). */
+  variants: z.array(z.string().min(1)).max(20).optional(),
+  retentionDays: z.number().positive().nullable().optional(),
+  variantRetentionDays: z.number().positive().nullable().optional(),
+  consentPurposes: z.array(z.enum(PURPOSES)).optional(),
+  defaultBasis: z.enum(LEGAL_BASES).optional(),
+  actor: z.string().min(1).max(200).optional(),
+  purgeHooks: z
+    .array(
+      z.strictObject({
+        url: z.url({ protocol: /^https?$/ }),
+        headers: z.record(z.string(), z.string()).optional(),
+      }),
+    )
+    .max(20)
+    .optional(),
+  checkpoints: z
+    .strictObject({
+      every: z.int().positive().optional(),
+      intervalSeconds: z.number().positive().optional(),
+      file: z.string().min(1).optional(),
+    })
+    .optional(),
+});
+
+export type ComplianceConfig = z.infer<typeof complianceSchema>;
+
 export interface Config {
   readonly variants: readonly VariantSpec[];
+  readonly compliance: ComplianceConfig;
 }
 
 /**
@@ -32,7 +75,7 @@ export interface Config {
  *   in it is wrong.
  */
 export function loadConfig(file: string | null): Config {
-  if (file === null) return { variants: DEFAULT_VARIANTS };
+  if (file === null) return { variants: DEFAULT_VARIANTS, compliance: {} };
   let text: string;
   try {
     const info = statSync(file);
@@ -69,8 +112,15 @@ export function loadConfig(file: string | null): Config {
   };
   if (data === null || typeof data !== 'object' || Array.isArray(data)) wrong('expected an object');
   const top = data as Record<string, unknown>;
-  for (const key of Object.keys(top)) if (key !== 'variants') wrong(`unknown field "${key}"`);
-  if (top.variants === undefined) return { variants: DEFAULT_VARIANTS };
+  for (const key of Object.keys(top))
+    if (key !== 'variants' && key !== 'compliance') wrong(`unknown field "${key}"`);
+  const checked = complianceSchema.safeParse(top.compliance ?? {});
+  if (!checked.success) {
+    const [issue] = checked.error.issues;
+    wrong(`compliance.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'not valid'}`);
+  }
+  const compliance = checked.data ?? {};
+  if (top.variants === undefined) return { variants: DEFAULT_VARIANTS, compliance };
   if (!Array.isArray(top.variants)) wrong('"variants" must be an array');
   const variants = top.variants as unknown[];
   for (const [index, variant] of variants.entries()) {
@@ -86,5 +136,6 @@ export function loadConfig(file: string | null): Config {
   const named = new Set(specs.map((spec) => spec.name));
   return {
     variants: [...DEFAULT_VARIANTS.filter((variant) => !named.has(variant.name)), ...specs],
+    compliance,
   };
 }

@@ -6,12 +6,13 @@
  * Arguments are parsed with Node's own `util.parseArgs`: a cleaner is often run once per
  * upload, so the tens of milliseconds a larger parser costs at start-up count.
  */
-import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import type { ParseArgsConfig } from 'node:util';
 import { PixwardenError } from '../errors.js';
 import { LIMIT_NAMES, flagName, parseLimit, resolveLimits } from '../limits.js';
 import type { LimitName, Limits } from '../limits.js';
+import { UsageError, parse } from './args.js';
+import { COMPLIANCE_COMMANDS, COMPLIANCE_HELP } from './compliance-list.js';
 import { runInspect } from './inspect-command.js';
 import { runStrip } from './strip-command.js';
 import type { StripFlags } from './strip-command.js';
@@ -56,6 +57,8 @@ Commands:
           [--config FILE] [--watermark TEXT|FILE] [--overwrite] [--jobs N] [--json]
       Write resized or converted copies, made from decoded pixels, each verified clean.
 
+Compliance (an encrypted store with consent, an audit trail and the data-subject rights):
+${COMPLIANCE_HELP}
 A path is a file, a folder (walked recursively; hidden files skipped, symbolic links not
 followed) or - for standard input. Run "pixwarden <command> --help" for a command's options.
 
@@ -198,19 +201,6 @@ function limitsFrom(values: Record<string, unknown>): Limits {
 
 const maxJobs = 64;
 
-class UsageError extends Error {}
-
-function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (error: unknown) {
-    const message = error instanceof Error ? error.message : String(error);
-    // Node's message for an unknown option is long; the option itself is what matters.
-    const unknown = /^Unknown option '([^']+)'/.exec(message);
-    throw new UsageError(unknown === null ? message : `unknown option ${unknown[1] ?? ''}`);
-  }
-}
-
 async function run(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
@@ -292,6 +282,14 @@ async function run(argv: readonly string[]): Promise<number> {
       ...(jobs === undefined ? {} : { jobs }),
     };
     return runConvert(positionals, flags);
+  }
+  if ((COMPLIANCE_COMMANDS as readonly string[]).includes(command)) {
+    const { runCompliance } = await import('./compliance-command.js');
+    return runCompliance(
+      command as (typeof COMPLIANCE_COMMANDS)[number],
+      rest,
+      resolveLimits({}, process.env),
+    );
   }
   throw new UsageError(`unknown command "${command}"`);
 }

@@ -7,7 +7,7 @@
 export interface PurgeHook {
   readonly url: string;
   /** Sent with every request: an authorization header, for instance. */
-  readonly headers?: Readonly<Record<string, string>>;
+  readonly headers?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface HookOutcome {

@@ -79,9 +79,9 @@ export interface PipelineConfig {
    * while the pipeline is open (when the head moved), each appended to `file` when given.
    */
   readonly checkpoints?: {
-    readonly every?: number;
-    readonly intervalSeconds?: number;
-    readonly file?: string;
+    readonly every?: number | undefined;
+    readonly intervalSeconds?: number | undefined;
+    readonly file?: string | undefined;
   };
 }
 
