@@ -9,10 +9,9 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PixwardenError, strip } from '../src/index.js';
 import { sniffImage } from '../src/detect.js';
-import { isStandardProfileName } from '../src/metadata/icc.js';
 import { CORPUS, corpusFiles, exiftool, pillowJudge, runCli } from './helpers.js';
 import type { ExifToolRecord, PixelVerdict } from './helpers.js';
-import { ICC_GROUPS, ICC_TEXT, NEUTRAL_GROUPS, STRUCTURE_TAGS } from './structure-tags.js';
+import { problemsOf } from './structure-tags.js';
 
 interface Outcome {
   input: string;
@@ -33,36 +32,6 @@ const ACCEPTABLE_REFUSALS = new Set([
 /** Personal values looked for in the bytes of each clean copy. */
 const PERSONAL_TAGS =
   /^(IFD0|ExifIFD|GPS|XMP-[a-z]+|IPTC|MakerNotes|Canon|Nikon|Sony|Olympus|Panasonic|Pentax|FujiFilm|Samsung|Apple):(Make|Model|.*SerialNumber|Artist|Copyright|OwnerName|CameraOwnerName|By-line|Creator|Rights|GPSLatitude|GPSLongitude|City|Country|ImageUniqueID|LensModel)$/;
-
-function problemsOf(record: ExifToolRecord): string[] {
-  const problems: string[] = [];
-  const rawDescription = record['ICC_Profile:ProfileDescription'];
-  const description = typeof rawDescription === 'string' ? rawDescription : '';
-  for (const [key, value] of Object.entries(record)) {
-    const [group = '', tag = ''] = key.includes(':') ? key.split(':', 2) : ['SourceFile', key];
-    if (NEUTRAL_GROUPS.has(group)) {
-      if (key === 'File:Comment' || (group === 'Composite' && tag.startsWith('GPS')))
-        problems.push(key);
-      continue;
-    }
-    if (ICC_GROUPS.has(group)) {
-      if (tag === 'ProfileDateTime' && value !== '0000:00:00 00:00:00')
-        problems.push(`${key}=${String(value)}`);
-      if (
-        ['DeviceManufacturer', 'DeviceModel', 'ProfileCreator'].includes(tag) &&
-        value !== '' &&
-        value !== 0
-      )
-        problems.push(`${key}=${String(value)}`);
-      if (ICC_TEXT.has(tag) && value !== '' && !isStandardProfileName(description))
-        problems.push(`${key}=${String(value)}`);
-      continue;
-    }
-    if (!(STRUCTURE_TAGS[group]?.has(tag) ?? false))
-      problems.push(`${key}=${String(value).slice(0, 40)}`);
-  }
-  return problems;
-}
 
 describe('the real-photo corpus', () => {
   const outcomes: Outcome[] = [];

@@ -1,3 +1,6 @@
+import { isStandardProfileName } from '../src/metadata/icc.js';
+import type { ExifToolRecord } from './helpers.js';
+
 /** What ExifTool shows of a clean file's structure: tags that describe no person. */
 /** ExifTool tags that describe only the structure of a clean file. */
 export const STRUCTURE_TAGS: Record<string, ReadonlySet<string>> = {
@@ -74,3 +77,37 @@ export const ICC_TEXT = new Set([
   'DeviceModelDesc',
   'ViewingCondDesc',
 ]);
+
+/**
+ * What ExifTool still shows in a clean copy beyond structure, a scrubbed standard profile and
+ * neutral file facts: every entry is a problem.
+ */
+export function problemsOf(record: ExifToolRecord): string[] {
+  const problems: string[] = [];
+  const rawDescription = record['ICC_Profile:ProfileDescription'];
+  const description = typeof rawDescription === 'string' ? rawDescription : '';
+  for (const [key, value] of Object.entries(record)) {
+    const [group = '', tag = ''] = key.includes(':') ? key.split(':', 2) : ['SourceFile', key];
+    if (NEUTRAL_GROUPS.has(group)) {
+      if (key === 'File:Comment' || (group === 'Composite' && tag.startsWith('GPS')))
+        problems.push(key);
+      continue;
+    }
+    if (ICC_GROUPS.has(group)) {
+      if (tag === 'ProfileDateTime' && value !== '0000:00:00 00:00:00')
+        problems.push(`${key}=${String(value)}`);
+      if (
+        ['DeviceManufacturer', 'DeviceModel', 'ProfileCreator'].includes(tag) &&
+        value !== '' &&
+        value !== 0
+      )
+        problems.push(`${key}=${String(value)}`);
+      if (ICC_TEXT.has(tag) && value !== '' && !isStandardProfileName(description))
+        problems.push(`${key}=${String(value)}`);
+      continue;
+    }
+    if (!(STRUCTURE_TAGS[group]?.has(tag) ?? false))
+      problems.push(`${key}=${String(value).slice(0, 40)}`);
+  }
+  return problems;
+}
