@@ -21,7 +21,7 @@ export interface CliResult {
 /** Runs the built CLI. */
 export function runCli(
   args: readonly string[],
-  options: { input?: Uint8Array; cwd?: string; umask?: number } = {},
+  options: { input?: Uint8Array; cwd?: string; umask?: number; env?: NodeJS.ProcessEnv } = {},
 ): CliResult {
   const command =
     options.umask === undefined
@@ -40,6 +40,7 @@ export function runCli(
     cwd: options.cwd ?? ROOT,
     input: options.input,
     maxBuffer: 256 * 1024 * 1024,
+    ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } }),
   });
   return {
     status: result.status,

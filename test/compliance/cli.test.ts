@@ -1,0 +1,273 @@
+/**
+ * The compliance commands as a script uses them, through the built CLI: the JSON shapes and
+ * exit codes, the whole corpus ingested and exported with ExifTool judging every stored
+ * original, a tampered and a cut-off trail found by `audit verify`, an exported trail checked
+ * without pixwarden, and the same commands on PostgreSQL.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Sqlite from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { CASES, CORPUS, exiftool, runCli } from '../helpers.js';
+import { problemsOf } from '../structure-tags.js';
+import { freshDatabase } from './databases.js';
+
+const PHOTO = path.join(CASES, 'inputs', '01-exif-thumb-uncropped.jpg');
+const ACCEPTABLE = new Set([
+  'ERR_MALFORMED',
+  'ERR_TRUNCATED',
+  'ERR_CRC_MISMATCH',
+  'ERR_UNSUPPORTED_FORMAT',
+  'ERR_FORMAT_NOT_ALLOWED',
+  'ERR_EMPTY_INPUT',
+]);
+
+function dataDir(): string {
+  return path.join(mkdtempSync(path.join(tmpdir(), 'pixwarden-cli-')), 'data');
+}
+
+/** The CLI on a data folder (or a database), its JSON output parsed. */
+function cli(env: NodeJS.ProcessEnv, args: readonly string[]) {
+  const result = runCli(args, { env: { NODE_NO_WARNINGS: '1', ...env } });
+  let json: unknown = null;
+  try {
+    json = JSON.parse(result.stdout);
+  } catch {
+    // not JSON: the human form, or nothing
+  }
+  return { ...result, json };
+}
+
+describe('the compliance commands', () => {
+  it('refuses without consent (exit 1, coded), and a usage error (exit 2) touches nothing', () => {
+    const env = { PIXWARDEN_DATA_DIR: dataDir() };
+    for (const args of [
+      ['ingest', PHOTO],
+      ['consent', 'grant', '--subject', 'a', '--purpose', 'bogus', '--policy', '1'],
+      ['consent', 'grant', '--subject', 'a', '--purpose', 'storage'],
+      ['subject', 'frobnicate', 'a'],
+      ['subject', 'export', 'a'],
+      ['audit', 'verify', 'extra'],
+      ['ingest', PHOTO, '--subject', 'a', '--basis', 'whim'],
+    ]) {
+      const result = cli(env, args);
+      expect(result.status, args.join(' ')).toBe(2);
+      expect(result.stderr).toMatch(/^pixwarden: .*\nRun "pixwarden --help"/);
+    }
+    expect(existsSync(env.PIXWARDEN_DATA_DIR)).toBe(false);
+    const refused = cli(env, ['ingest', PHOTO, '--subject', 'a', '--json']);
+    expect(refused.status).toBe(1);
+    expect(refused.json).toMatchObject([
+      { file: PHOTO, status: 'refused', error: { code: 'ERR_CONSENT_REQUIRED' } },
+    ]);
+    expect(statSync(path.join(env.PIXWARDEN_DATA_DIR, 'master.key')).mode & 0o777).toBe(0o600);
+  });
+
+  it('ingests the whole corpus and exports it: ExifTool finds no metadata in any original', () => {
+    const env = { PIXWARDEN_DATA_DIR: dataDir() };
+    const grant = cli(env, [
+      'consent',
+      'grant',
+      '--subject',
+      'corpus-owner',
+      '--purpose',
+      'storage',
+      '--policy',
+      'v3',
+      '--json',
+    ]);
+    expect(grant.status).toBe(0);
+    expect(grant.json).toMatchObject({
+      purpose: 'storage',
+      policyVersion: 'v3',
+      method: 'cli',
+      withdrawnAt: null,
+    });
+    const ingest = cli(env, ['ingest', CORPUS, '--subject', 'corpus-owner', '--json']);
+    const records = ingest.json as {
+      file: string;
+      status: string;
+      imageId?: string;
+      error?: { code: string };
+    }[];
+    const stored = records.filter((record) => record.status === 'stored');
+    const refused = records.filter((record) => record.status === 'refused');
+    expect(stored.length).toBeGreaterThan(350);
+    expect(refused.filter((record) => !ACCEPTABLE.has(record.error?.code ?? ''))).toEqual([]);
+    expect(ingest.status).toBe(refused.length > 0 ? 1 : 0);
+
+    const zip = path.join(path.dirname(env.PIXWARDEN_DATA_DIR), 'export.zip');
+    const exported = cli(env, ['subject', 'export', 'corpus-owner', '-o', zip, '--json']);
+    expect(exported.status).toBe(0);
+    expect(exported.json).toMatchObject({ file: zip, images: stored.length });
+    expect(statSync(zip).mode & 0o777).toBe(0o600);
+    const folder = path.join(path.dirname(zip), 'unpacked');
+    const unpack = spawnSync('/usr/bin/python3', [
+      '-c',
+      'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])',
+      zip,
+      folder,
+    ]);
+    expect(unpack.status).toBe(0);
+    const judged = exiftool([path.join(folder, 'images')]);
+    expect(judged).toHaveLength(stored.length);
+    const dirty = judged
+      .map((record) => ({ file: record.SourceFile, problems: problemsOf(record) }))
+      .filter((entry) => entry.problems.length > 0);
+    expect(dirty).toEqual([]);
+    // The manifest holds each file's hash, as computed here.
+    const manifest = JSON.parse(readFileSync(path.join(folder, 'manifest.json'), 'utf8')) as {
+      files: { path: string; sha256: string }[];
+    };
+    for (const entry of manifest.files)
+      expect(
+        createHash('sha256')
+          .update(readFileSync(path.join(folder, entry.path)))
+          .digest('hex'),
+      ).toBe(entry.sha256);
+  }, 300_000);
+
+  it('restricts, lifts, gives the history, rotates keys, sweeps and erases, all as JSON', () => {
+    const env = { PIXWARDEN_DATA_DIR: dataDir() };
+    const run = (...args: string[]) => cli(env, [...args, '--json']);
+    expect(
+      run('consent', 'grant', '--subject', 'b', '--purpose', 'storage', '--policy', '1'),
+    ).toMatchObject({ status: 0 });
+    expect(run('subject', 'restrict', 'b')).toMatchObject({
+      status: 0,
+      json: { restricted: true },
+    });
+    expect(run('ingest', PHOTO, '--subject', 'b')).toMatchObject({
+      status: 1,
+      json: [{ status: 'refused', error: { code: 'ERR_PROCESSING_RESTRICTED' } }],
+    });
+    expect(run('subject', 'restrict', 'b', '--lift')).toMatchObject({
+      json: { restricted: false },
+    });
+    const stored = run('ingest', PHOTO, '--subject', 'b');
+    expect(stored).toMatchObject({
+      status: 0,
+      json: [{ status: 'stored', stored: [{ variant: 'original', format: 'jpeg' }] }],
+    });
+    const history = run('subject', 'history', 'b').json as { operation: string }[];
+    expect(history.map((entry) => entry.operation)).toEqual([
+      'consent.grant',
+      'subject.restrict',
+      'ingest',
+      'subject.lift',
+      'ingest',
+    ]);
+    expect(JSON.stringify(history)).not.toContain('"b"');
+    expect(run('consent', 'show', '--subject', 'b').json).toMatchObject([{ purpose: 'storage' }]);
+    expect(run('consent', 'withdraw', '--subject', 'b', '--purpose', 'storage')).toMatchObject({
+      status: 0,
+      json: { purpose: 'storage', withdrawn: 1 },
+    });
+    expect(run('keys', 'rotate')).toMatchObject({ status: 0, json: { subjects: 1 } });
+    expect(run('retention', 'sweep')).toMatchObject({
+      status: 0,
+      json: { images: 0, deleted: 0, hooks: [] },
+    });
+    expect(run('repair')).toMatchObject({
+      status: 0,
+      json: { blobs: 0, temporary: 0, records: 0 },
+    });
+    expect(run('subject', 'erase', 'b')).toMatchObject({
+      status: 0,
+      json: { found: true, imagesDeleted: 1, left: { images: 0, blobs: 0, keys: 0 } },
+    });
+    expect(run('subject', 'erase', 'b')).toMatchObject({ status: 0, json: { found: false } });
+    expect(run('subject', 'history', 'b').json).toEqual([]);
+    expect(run('audit', 'verify')).toMatchObject({
+      status: 0,
+      json: { valid: true, entries: 9, firstInvalid: null },
+    });
+  });
+
+  it('finds an edited entry and a cut-off tail, and exports a trail anyone can check', () => {
+    const env = { PIXWARDEN_DATA_DIR: dataDir() };
+    const run = (...args: string[]) => cli(env, args);
+    for (const person of ['p1', 'p2', 'p3', 'p4'])
+      run('consent', 'grant', '--subject', person, '--purpose', 'sharing', '--policy', '1');
+    const checkpoints = path.join(path.dirname(env.PIXWARDEN_DATA_DIR), 'checkpoints.jsonl');
+    expect(run('audit', 'checkpoint', '-o', checkpoints).status).toBe(0);
+    run('consent', 'withdraw', '--subject', 'p1', '--purpose', 'sharing');
+
+    // An export, checked here with nothing but SHA-256.
+    const trail = path.join(path.dirname(env.PIXWARDEN_DATA_DIR), 'trail.jsonl');
+    expect(run('audit', 'export', '-o', trail).status).toBe(0);
+    const rows = readFileSync(trail, 'utf8')
+      .trim()
+      .split('\n')
+      .map(
+        (line) =>
+          JSON.parse(line) as { seq: number; prevHash: string; content: string; hash: string },
+      );
+    expect(rows.map((row) => row.seq)).toEqual([1, 2, 3, 4, 5]);
+    let previous = '0'.repeat(64);
+    for (const row of rows) {
+      expect(row.prevHash).toBe(previous);
+      const hash = createHash('sha256')
+        .update(`${row.seq}\n${row.prevHash}\n${row.content}`)
+        .digest('hex');
+      expect(hash).toBe(row.hash);
+      previous = hash;
+    }
+
+    const database = path.join(env.PIXWARDEN_DATA_DIR, 'pixwarden.db');
+    const edit = (statement: string) => {
+      const db = new Sqlite(database);
+      try {
+        db.exec(statement);
+      } finally {
+        db.close();
+      }
+    };
+    edit(`update audit set content = replace(content, '"sharing"', '"storage"') where seq = 3`);
+    const edited = cli(env, ['audit', 'verify', '--json']);
+    expect(edited.status).toBe(1);
+    expect(edited.json).toMatchObject({ valid: false, entries: 3, firstInvalid: { seq: 3 } });
+    expect(cli(env, ['audit', 'verify']).stdout).toMatch(/broken at entry 3/);
+
+    // Put back, then cut the tail and the checkpoints kept beside it.
+    edit(`update audit set content = replace(content, '"storage"', '"sharing"') where seq = 3`);
+    expect(cli(env, ['audit', 'verify', '--json']).status).toBe(0);
+    edit('delete from audit where seq > 2; delete from checkpoints');
+    expect(cli(env, ['audit', 'verify', '--json'])).toMatchObject({
+      status: 0,
+      json: { valid: true, entries: 2 },
+    });
+    const cut = cli(env, ['audit', 'verify', '--checkpoints', checkpoints, '--json']);
+    expect(cut).toMatchObject({
+      status: 1,
+      json: { valid: false, entries: 2, firstInvalid: { seq: 3 } },
+    });
+  });
+
+  it('runs on PostgreSQL when PIXWARDEN_DATABASE_URL names it', async () => {
+    const opened = await freshDatabase('postgres');
+    try {
+      const url = (await opened.url()) ?? '';
+      await opened.database.close();
+      const env = { PIXWARDEN_DATA_DIR: opened.dataDir, PIXWARDEN_DATABASE_URL: url };
+      const run = (...args: string[]) => cli(env, [...args, '--json']);
+      run('consent', 'grant', '--subject', 'pg', '--purpose', 'storage', '--policy', '1');
+      expect(run('ingest', PHOTO, '--subject', 'pg')).toMatchObject({
+        status: 0,
+        json: [{ status: 'stored' }],
+      });
+      expect(run('audit', 'verify')).toMatchObject({ json: { valid: true, entries: 2 } });
+      // The records are in PostgreSQL: the data folder holds no SQLite database.
+      expect(existsSync(path.join(opened.dataDir, 'pixwarden.db'))).toBe(false);
+      expect(run('subject', 'erase', 'pg')).toMatchObject({
+        status: 0,
+        json: { left: { images: 0, blobs: 0, keys: 0 } },
+      });
+    } finally {
+      await opened.dispose();
+    }
+  });
+});
