@@ -1,6 +1,7 @@
 /**
  * pixwarden: find and losslessly remove the personal data hidden in JPEG, PNG, WebP and GIF
- * files; make resized and converted copies from decoded pixels, in sandboxed workers.
+ * files; make resized and converted copies from decoded pixels, in sandboxed workers; keep
+ * them encrypted, with consent, an audit trail and the data-subject rights (`createPipeline`).
  *
  * ```ts
  * import { inspect, strip, transform, verifyClean } from 'pixwarden';
@@ -40,6 +41,24 @@ export type { SandboxMode } from './pool/sandbox.js';
 export { closeDefaultPool, configureDefaultPool } from './pool/default.js';
 export { loadConfig } from './config.js';
 export type { Config } from './config.js';
+export { createPipeline } from './compliance/pipeline.js';
+export type {
+  IngestReport,
+  IngestRequest,
+  IngestResult,
+  Pipeline,
+  PipelineConfig,
+} from './compliance/pipeline.js';
+export { LEGAL_BASES, PURPOSES } from './compliance/consent.js';
+export type { ConsentRecord, Grant, LegalBasis, Purpose } from './compliance/consent.js';
+export type { Checkpoint } from './compliance/audit.js';
+export type { ChainVerdict } from './compliance/chain.js';
+export type { ErasureReport } from './compliance/erasure.js';
+export type { ExportReport, HistoryEntry } from './compliance/rights.js';
+export type { SweepReport } from './compliance/retention.js';
+export type { Rotation } from './compliance/keys.js';
+export type { HookOutcome, HookSettings, PurgeHook } from './compliance/hooks.js';
+export type { Repaired, StoredImage } from './compliance/images.js';
 export { verifyClean } from './verify.js';
 export type { VerifyResult } from './verify.js';
 export { detectFormat } from './detect.js';

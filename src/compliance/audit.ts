@@ -9,7 +9,8 @@
  */
 import { generateKeyPairSync, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createSecretFile } from '../fsync.js';
 import path from 'node:path';
 import { pixwardenError } from '../errors.js';
 import { canonicalJson } from './canonical.js';
@@ -79,10 +80,7 @@ export function loadSigningKey(dataDir: string): { privateKey: KeyObject; public
   if (!existsSync(file)) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const { privateKey } = generateKeyPairSync('ed25519');
-    writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), {
-      mode: 0o600,
-      flag: 'wx',
-    });
+    createSecretFile(file, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
   }
   const privateKey = createPrivateKey(readFileSync(file));
   return { privateKey, publicKey: createPublicKey(privateKey) };

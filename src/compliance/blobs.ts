@@ -102,9 +102,17 @@ export class BlobStore {
     } catch {
       return [];
     }
-    return folders.flatMap((folder) =>
-      readdirSync(path.join(this.root, folder)).map((name) => path.join(folder, name)),
-    );
+    // Only the two-character folders are the store's; anything else there (a .DS_Store, a
+    // file someone left) is not a blob.
+    return folders
+      .filter((folder) => /^[A-Za-z0-9_-]{2}$/.test(folder))
+      .flatMap((folder) => {
+        try {
+          return readdirSync(path.join(this.root, folder)).map((name) => path.join(folder, name));
+        } catch {
+          return [];
+        }
+      });
   }
 
   /**

@@ -13,7 +13,8 @@
  * keys, and so its blobs, unreadable, and its pseudonym no longer computable.
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createSecretFile } from '../fsync.js';
 import path from 'node:path';
 import { pixwardenError } from '../errors.js';
 
@@ -106,7 +107,7 @@ export function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv = process.
   const file = path.join(dataDir, 'master.key');
   if (!existsSync(file)) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    writeFileSync(file, `${newKey().toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    createSecretFile(file, `${newKey().toString('hex')}\n`);
   }
   return parseKey(readFileSync(file, 'utf8').trim(), file);
 }

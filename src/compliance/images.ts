@@ -190,10 +190,14 @@ export class ImageRegistry {
   /**
    * Removes what a crash can leave behind: blobs that no record names and temporary files,
    * both only when older than `graceMs` (another process may be between writing a blob and
-   * recording it), and records whose blob is gone.
+   * recording it), and records whose blob is gone. `audit`, when given, records what was
+   * removed, with the records' deletion in its transaction.
    * @returns how many of each were removed, and the ids of the records removed.
    */
-  async repair(graceMs: number): Promise<Repaired> {
+  async repair(
+    graceMs: number,
+    audit?: (repaired: Repaired, within: (trx: Kysely<Tables>) => Promise<void>) => Promise<void>,
+  ): Promise<Repaired> {
     const rows = await this.database.db
       .selectFrom('images')
       .select(['id', 'variant', 'subject_id', 'format'])
@@ -215,13 +219,19 @@ export class ImageRegistry {
       }
     }
     const lost = rows.filter((row) => !onDisk.has(`${row.id}.${row.variant}`));
-    for (const row of lost)
-      await this.database.db
-        .deleteFrom('images')
-        .where('id', '=', row.id)
-        .where('variant', '=', row.variant)
-        .execute();
-    return { blobs, temporary, records: lost.length };
+    const repaired = { blobs, temporary, records: lost.length };
+    const forget = async (trx: Kysely<Tables>) => {
+      for (const row of lost)
+        await trx
+          .deleteFrom('images')
+          .where('id', '=', row.id)
+          .where('variant', '=', row.variant)
+          .execute();
+    };
+    // The records go in one transaction with the entry that audits the repair.
+    if (audit !== undefined && blobs + temporary + lost.length > 0) await audit(repaired, forget);
+    else await forget(this.database.db);
+    return repaired;
   }
 }
 

@@ -390,16 +390,12 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
     checkpoint: (file) => checkpoint(file),
     verifyAudit: (checkpoints = []) => audit.verify(checkpoints),
     async repair(graceMs = defaultRepairGraceMs) {
-      const repaired = await images.repair(graceMs);
-      if (repaired.blobs + repaired.records + repaired.temporary > 0)
-        await record({
-          operation: 'repair',
-          actor,
-          outcome: 'done',
-          error: null,
-          counts: { ...repaired },
-        });
-      return repaired;
+      return images.repair(graceMs, async (repaired, within) => {
+        await record(
+          { operation: 'repair', actor, outcome: 'done', error: null, counts: { ...repaired } },
+          within,
+        );
+      });
     },
     async close() {
       if (timer !== null) clearInterval(timer);

@@ -54,4 +54,15 @@ describe('the blob store', () => {
       expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
     );
   });
+
+  it('lists only its own folders: a stray file beside them is not a blob and breaks nothing', () => {
+    const store = new BlobStore(mkdtempSync(path.join(tmpdir(), 'pixwarden-blobs-')));
+    store.write('ffee01', 'original', PHOTO, newKey());
+    writeFileSync(path.join(store.root, '.DS_Store'), 'finder');
+    writeFileSync(path.join(store.root, 'zz'), 'a file where a folder would be');
+    expect(store.list()).toEqual([path.join('ff', 'ffee01.original')]);
+    expect(store.scan().map((found) => [found.objectId, found.variant])).toEqual([
+      ['ffee01', 'original'],
+    ]);
+  });
 });
