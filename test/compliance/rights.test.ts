@@ -19,6 +19,7 @@ import { createPipeline } from '../../src/compliance/pipeline.js';
 import type { Pipeline, PipelineConfig } from '../../src/compliance/pipeline.js';
 import { WorkerPool } from '../../src/pool/pool.js';
 import { verifyClean } from '../../src/index.js';
+import { sniffImage } from '../../src/detect.js';
 import { CASES } from '../helpers.js';
 import { DIALECTS, freshDatabase } from './databases.js';
 import type { Opened } from './databases.js';
@@ -367,5 +368,36 @@ describe.each(DIALECTS)('the data-subject rights on %s', (kind) => {
     expect(checkpoints.length).toBe(Math.floor((head?.seq ?? 0) / 10));
     expect(checkpoints.map((checkpoint) => checkpoint.seq % 10)).toEqual(checkpoints.map(() => 0));
     expect(await pipeline.verifyAudit(checkpoints)).toMatchObject({ valid: true });
+  });
+
+  it('signs the head on a timer too, only when it moved', async () => {
+    const file = path.join(path.dirname(checkpointFile), 'timed.jsonl');
+    const timed = await createPipeline({ ...config, checkpoints: { intervalSeconds: 0.1, file } });
+    try {
+      await timed.grantConsent('ann', { purpose: 'sharing', ...GRANT });
+      const head = (await timed.audit.head())?.seq;
+      await new Promise((resolve) => setTimeout(resolve, 450));
+      const signed = parseCheckpoints(readFileSync(file, 'utf8'));
+      // Several ticks passed, but the head moved once: one checkpoint, of that head.
+      expect(signed.map((checkpoint) => checkpoint.seq)).toEqual([head]);
+    } finally {
+      await timed.close();
+    }
+  });
+
+  it('leaves nothing on disk that looks like an image, or holds a caller id', () => {
+    const files = readdirSync(opened.dataDir, { recursive: true })
+      .map((name) => path.join(opened.dataDir, String(name)))
+      .filter((file) => statSync(file).isFile());
+    expect(files.length).toBeGreaterThan(5);
+    for (const file of files) {
+      const bytes = readFileSync(file);
+      expect(sniffImage(bytes), file).toBeNull();
+      // No photo's bytes either, anywhere in a file.
+      for (const photo of PHOTOS) expect(bytes.includes(photo.subarray(64, 128)), file).toBe(false);
+    }
+    for (const file of files.filter((name) => name.includes('pixwarden.db')))
+      for (const person of people.map((name) => `"${name}"`))
+        expect(readFileSync(file).includes(person), file).toBe(false);
   });
 });
