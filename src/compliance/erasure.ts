@@ -61,6 +61,7 @@ export async function eraseSubject(callerId: string, parts: ErasureParts): Promi
   await parts.record(
     {
       operation: 'subject.erase',
+      basis: 'legal-obligation',
       actor: parts.actor,
       subject: subject.pseudonym,
       outcome: 'done',

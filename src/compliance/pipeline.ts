@@ -289,6 +289,7 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
       await record(
         {
           operation: 'consent.withdraw',
+          basis: 'legal-obligation',
           actor,
           subject: subject.pseudonym,
           purpose,
@@ -310,6 +311,7 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
       await record(
         {
           operation: restricted ? 'subject.restrict' : 'subject.lift',
+          basis: 'legal-obligation',
           actor,
           subject: subject.pseudonym,
           outcome: 'done',
@@ -324,6 +326,7 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
       const entries = await subjectHistory(audit, subject.pseudonym);
       await record({
         operation: 'subject.access',
+        basis: 'legal-obligation',
         actor,
         subject: subject.pseudonym,
         outcome: 'done',
@@ -348,6 +351,7 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
       );
       await record({
         operation: 'subject.export',
+        basis: 'legal-obligation',
         actor,
         subject: subject.pseudonym,
         outcome: 'done',

@@ -35,6 +35,7 @@ export async function sweepRetention(now: Date, parts: SweepParts): Promise<Swee
     await parts.record(
       {
         operation: 'retention.sweep',
+        basis: 'legal-obligation',
         actor: parts.actor,
         image: id,
         formats: variants.map((image) => image.format),
