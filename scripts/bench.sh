@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds and runs the benchmarks: strip, then convert, by default; one of them (strip, convert,
-# bombs, audit) when named.
+# bombs, audit, ingest) when named.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-tools.sh

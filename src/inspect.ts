@@ -9,6 +9,7 @@ import type { Limits } from './limits.js';
 import { threatFindings } from './threats.js';
 import { thumbnailFindings } from './thumbnails.js';
 import type { WorkerPool } from './pool/pool.js';
+import { pixwardenError } from './errors.js';
 import { checkOptions } from './options.js';
 import { checkDeclaredType, declaredTypeFinding, extensionFinding } from './type-check.js';
 import type { Finding, Report, Risk } from './types.js';
@@ -24,6 +25,12 @@ export interface InspectOptions {
   fileName?: string;
   /** Where embedded thumbnails are decoded for comparison. Default: the shared pool. */
   pool?: WorkerPool;
+  /**
+   * Decode embedded thumbnails and compare them with the picture (a thumbnail of what was
+   * cropped away is a finding of its own). Default true; false reports them only as found,
+   * for a caller that strips them anyway and wants no decoding.
+   */
+  compareThumbnails?: boolean;
 }
 
 const RISK_ORDER: Record<Risk, number> = { low: 1, medium: 2, high: 3 };
@@ -40,6 +47,8 @@ const RISK_ORDER: Record<Risk, number> = { low: 1, medium: 2, high: 3 };
  */
 export async function inspect(bytes: Uint8Array, given: InspectOptions = {}): Promise<Report> {
   const options = checkOptions(given);
+  if (options.compareThumbnails !== undefined && typeof options.compareThumbnails !== 'boolean')
+    throw pixwardenError('ERR_INVALID_ARGUMENT', 'options.compareThumbnails must be true or false');
   const limits = resolveLimits(options.limits);
   requireBytes(bytes);
   checkFileSize(bytes.length, limits.maxFileBytes);
@@ -58,7 +67,9 @@ export async function inspect(bytes: Uint8Array, given: InspectOptions = {}): Pr
   const findings = [
     ...values,
     ...threatFindings(parsed, values),
-    ...(await thumbnailFindings(bytes, parsed, limits, options.pool)),
+    ...(options.compareThumbnails === false
+      ? []
+      : await thumbnailFindings(bytes, parsed, limits, options.pool)),
   ];
   return {
     format,

@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { inspect, strip } from '../src/index.js';
 import { pixelDecoder } from '../src/pixels.js';
+import { WorkerPool } from '../src/pool/pool.js';
 import { CASES } from './helpers.js';
 
 const codes = async (file: Uint8Array, limits = {}): Promise<string[]> =>
@@ -77,6 +78,20 @@ describe('embedded thumbnails', () => {
     );
     // And the clean copy holds no thumbnail at all.
     expect(await codes((await strip(file)).bytes)).not.toContain('EMBEDDED_THUMBNAIL');
+  });
+
+  it('reports the thumbnail as found, without decoding, when told not to compare', async () => {
+    const file = readFileSync(path.join(CASES, 'inputs', '01-exif-thumb-uncropped.jpg'));
+    // A closed pool would refuse any decoding job: none is sent.
+    const pool = new WorkerPool({ size: 1 });
+    await pool.close();
+    const found = (await inspect(file, { compareThumbnails: false, pool })).findings;
+    expect(found.map((f) => f.code)).toContain('EMBEDDED_THUMBNAIL');
+    expect(found.map((f) => f.code)).not.toContain('THUMBNAIL_MISMATCH');
+    expect(found.map((f) => f.code)).not.toContain('THUMBNAIL_NOT_COMPARED');
+    await expect(
+      inspect(file, { compareThumbnails: 'no' as unknown as boolean }),
+    ).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
   });
 
   it('passes a thumbnail of the picture itself, and finds one of another picture', async () => {

@@ -477,7 +477,9 @@ async function ingest(
       ...(request.declaredType === undefined ? {} : { declaredType: request.declaredType }),
       ...(settings.pool === undefined ? {} : { pool: settings.pool }),
     };
-    const inspected = await inspect(request.bytes, options);
+    // The thumbnails are not decoded for a comparison: the strip removes them whatever
+    // they show.
+    const inspected = await inspect(request.bytes, { ...options, compareThumbnails: false });
     const report: IngestReport = {
       format: inspected.format,
       width: inspected.width,
