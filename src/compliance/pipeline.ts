@@ -381,7 +381,7 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
         ...(config.hookSettings === undefined ? {} : { hookSettings: config.hookSettings }),
       }),
     async rotateKeys() {
-      const rotation = await rotateKeys(keys, dataDir);
+      const rotation = await rotateKeys(keys, database, dataDir);
       await record({
         operation: 'keys.rotate',
         actor,

@@ -9,7 +9,7 @@
  * impossible to compute again, so old audit entries can no longer be linked to the person.
  */
 import { randomUUID } from 'node:crypto';
-import { pixwardenError } from '../errors.js';
+import { PixwardenError, pixwardenError } from '../errors.js';
 import { deriveSubjectKeys, keyedHash, newKey, open, seal } from './crypto.js';
 import type { SubjectKeys } from './crypto.js';
 import type { Kysely } from 'kysely';
@@ -24,32 +24,54 @@ export interface Subject {
   readonly restricted: boolean;
 }
 
-/** Caller ids are at most this long: an id, not a document. */
-const maxCallerIdChars = 256;
+/** Caller ids are at most this many bytes of UTF-8: an id, not a document. */
+const maxCallerIdBytes = 1024;
 
 function checkCallerId(callerId: unknown): string {
-  if (typeof callerId !== 'string' || callerId === '' || callerId.length > maxCallerIdChars)
+  if (
+    typeof callerId !== 'string' ||
+    callerId === '' ||
+    Buffer.byteLength(callerId, 'utf8') > maxCallerIdBytes
+  )
     throw pixwardenError(
       'ERR_INVALID_ARGUMENT',
-      `a subject id must be a text of 1–${maxCallerIdChars} characters`,
+      `a subject id must be a text of 1–${maxCallerIdBytes} bytes (UTF-8)`,
     );
+  // A lone surrogate has no UTF-8 form: hashed, it would become U+FFFD, and two different
+  // ids would name one person.
+  if (loneSurrogate.test(callerId))
+    throw pixwardenError('ERR_INVALID_ARGUMENT', 'a subject id must be well-formed Unicode text');
   return callerId;
 }
 
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** What a subject key is sealed to: its subject, and the lookup that finds it. */
+const subjectContext = (id: string, lookup: string) => `subject\n${id}\n${lookup}`;
+
 const lookupSecret = 'subject-lookup';
+
+/** Reads the master key afresh (the key file, then a rotation's pending one), or null. */
+export type MasterKeyReader = () => Buffer[];
 
 export class Subjects {
   private constructor(
     private readonly database: Database,
     private masterKey: Buffer,
     private readonly lookupKey: Buffer,
+    private readonly reread: MasterKeyReader,
   ) {}
 
   /**
    * The subjects of a database, under `masterKey`; the lookup key is made on first use.
+   * `reread` gives the keys to try when another process has rotated the master key.
    * @throws ERR_DECRYPT when the database's keys were sealed under another master key.
    */
-  static async open(database: Database, masterKey: Buffer): Promise<Subjects> {
+  static async open(
+    database: Database,
+    masterKey: Buffer,
+    reread: MasterKeyReader = () => [],
+  ): Promise<Subjects> {
     const context = `secret\n${lookupSecret}`;
     await database.db
       .insertInto('secrets')
@@ -62,30 +84,74 @@ export class Subjects {
       .where('name', '=', lookupSecret)
       .executeTakeFirstOrThrow();
     const lookupKey = open(masterKey, Buffer.from(row.sealed, 'base64'), context);
-    return new Subjects(database, masterKey, lookupKey);
+    return new Subjects(database, masterKey, lookupKey, reread);
   }
 
   private lookupOf(callerId: string): string {
     return keyedHash(this.lookupKey, callerId);
   }
 
-  /** The subject the caller calls `callerId`, made now if there is none. */
+  /**
+   * Runs `use` with the master key; when that fails to open (another process rotated the
+   * key), with the key read afresh, which is kept from then on.
+   * @throws ERR_DECRYPT when no key opens it.
+   */
+  private withMaster<T>(use: (key: Buffer) => T): T {
+    try {
+      return use(this.masterKey);
+    } catch (error: unknown) {
+      if (!(error instanceof PixwardenError && error.code === 'ERR_DECRYPT')) throw error;
+      for (const key of this.reread()) {
+        if (key.equals(this.masterKey)) continue;
+        try {
+          const result = use(key);
+          this.masterKey = key;
+          return result;
+        } catch {
+          // not this one
+        }
+      }
+      throw pixwardenError(
+        'ERR_DECRYPT',
+        'a key does not open under the master key (was it rotated, and this process given the old one?)',
+      );
+    }
+  }
+
+  /**
+   * The subject the caller calls `callerId`, made now if there is none. A new subject's key is
+   * sealed as the only writer, after checking that the master key is still the one in force,
+   * so that a rotation in another process cannot leave it sealed under the old key.
+   */
   async ensure(callerId: string): Promise<Subject> {
     const found = await this.find(callerId);
     if (found !== null) return found;
     const id = randomUUID();
     const key = newKey();
-    await this.database.db
-      .insertInto('subjects')
-      .values({
-        id,
-        lookup: this.lookupOf(checkCallerId(callerId)),
-        sealed_key: seal(this.masterKey, key, `subject\n${id}`).toString('base64'),
-        restricted: 0,
-        created_at: new Date().toISOString(),
-      })
-      .onConflict((conflict) => conflict.column('lookup').doNothing())
-      .execute();
+    const lookup = this.lookupOf(checkCallerId(callerId));
+    await this.database.exclusive(async (trx) => {
+      const secret = await trx
+        .selectFrom('secrets')
+        .select('sealed')
+        .where('name', '=', lookupSecret)
+        .executeTakeFirstOrThrow();
+      const master = this.withMaster((candidate) => {
+        open(candidate, Buffer.from(secret.sealed, 'base64'), `secret\n${lookupSecret}`).fill(0);
+        return candidate;
+      });
+      await trx
+        .insertInto('subjects')
+        .values({
+          id,
+          lookup,
+          sealed_key: seal(master, key, subjectContext(id, lookup)).toString('base64'),
+          restricted: 0,
+          created_at: new Date().toISOString(),
+        })
+        .onConflict((conflict) => conflict.column('lookup').doNothing())
+        .execute();
+    });
+    key.fill(0);
     // Another writer may have made it first: whichever row is there is the subject.
     const made = await this.find(callerId);
     if (made === null) throw pixwardenError('ERR_IO', 'the subject could not be recorded');
@@ -94,16 +160,19 @@ export class Subjects {
 
   /**
    * The subject the caller calls `callerId`, or null (none, or erased).
-   * @throws ERR_DECRYPT when its key does not open under the master key.
+   * @throws ERR_DECRYPT when its key does not open under the master key (or it was moved to
+   *   another subject's row).
    */
   async find(callerId: string): Promise<Subject | null> {
+    const lookup = this.lookupOf(checkCallerId(callerId));
     const row = await this.database.db
       .selectFrom('subjects')
       .selectAll()
-      .where('lookup', '=', this.lookupOf(checkCallerId(callerId)))
+      .where('lookup', '=', lookup)
       .executeTakeFirst();
     if (row === undefined || row.sealed_key === null) return null;
-    const key = open(this.masterKey, Buffer.from(row.sealed_key, 'base64'), `subject\n${row.id}`);
+    const sealed = Buffer.from(row.sealed_key, 'base64');
+    const key = this.withMaster((master) => open(master, sealed, subjectContext(row.id, lookup)));
     const keys = deriveSubjectKeys(key);
     key.fill(0);
     return {
@@ -112,6 +181,17 @@ export class Subjects {
       keys,
       restricted: row.restricted !== 0,
     };
+  }
+
+  /** Whether the subject still has its key and is not restricted, read in `trx`. */
+  async live(subjectId: string, trx: Kysely<Tables>): Promise<'live' | 'restricted' | 'erased'> {
+    const row = await trx
+      .selectFrom('subjects')
+      .select(['sealed_key', 'restricted'])
+      .where('id', '=', subjectId)
+      .executeTakeFirst();
+    if (row === undefined || row.sealed_key === null) return 'erased';
+    return row.restricted !== 0 ? 'restricted' : 'live';
   }
 
   /** Freezes (or, with `restricted` false, lifts the freeze on) processing for a subject. */
@@ -136,39 +216,54 @@ export class Subjects {
   }
 
   /**
-   * Seals the lookup key and every subject key under a new master key (`keys rotate`), in one
-   * transaction. Blobs are not rewritten: their data keys are wrapped by keys derived from the
-   * subject keys, which do not change.
-   * @returns how many subject keys were sealed anew.
+   * Seals the lookup key and every subject key under a new master key (`keys rotate`), in
+   * `trx`, which must be the only writer. The master key in force is read afresh first, in
+   * case another process rotated it. Blobs are not rewritten: their data keys are wrapped by
+   * keys derived from the subject keys, which do not change.
+   * @returns how many subject keys were sealed anew, and a function to call once `trx` has
+   *   committed, which makes the new key this object's.
    */
-  async reseal(newMaster: Buffer): Promise<number> {
-    const count = await this.database.db.transaction().execute(async (trx) => {
-      const rows = await trx
-        .selectFrom('subjects')
-        .select(['id', 'sealed_key'])
-        .where('sealed_key', 'is not', null)
-        .execute();
-      for (const row of rows) {
-        if (row.sealed_key === null) continue;
-        const context = `subject\n${row.id}`;
-        const key = open(this.masterKey, Buffer.from(row.sealed_key, 'base64'), context);
-        await trx
-          .updateTable('subjects')
-          .set({ sealed_key: seal(newMaster, key, context).toString('base64') })
-          .where('id', '=', row.id)
-          .execute();
-        key.fill(0);
-      }
-      await trx
-        .updateTable('secrets')
-        .set({
-          sealed: seal(newMaster, this.lookupKey, `secret\n${lookupSecret}`).toString('base64'),
-        })
-        .where('name', '=', lookupSecret)
-        .execute();
-      return rows.length;
+  async reseal(
+    newMaster: Buffer,
+    trx: Kysely<Tables>,
+  ): Promise<{ count: number; done: () => void }> {
+    const secret = await trx
+      .selectFrom('secrets')
+      .select('sealed')
+      .where('name', '=', lookupSecret)
+      .executeTakeFirstOrThrow();
+    const master = this.withMaster((candidate) => {
+      open(candidate, Buffer.from(secret.sealed, 'base64'), `secret\n${lookupSecret}`).fill(0);
+      return candidate;
     });
-    this.masterKey = newMaster;
-    return count;
+    const rows = await trx
+      .selectFrom('subjects')
+      .select(['id', 'lookup', 'sealed_key'])
+      .where('sealed_key', 'is not', null)
+      .execute();
+    for (const row of rows) {
+      if (row.sealed_key === null) continue;
+      const context = subjectContext(row.id, row.lookup);
+      const key = open(master, Buffer.from(row.sealed_key, 'base64'), context);
+      await trx
+        .updateTable('subjects')
+        .set({ sealed_key: seal(newMaster, key, context).toString('base64') })
+        .where('id', '=', row.id)
+        .execute();
+      key.fill(0);
+    }
+    await trx
+      .updateTable('secrets')
+      .set({
+        sealed: seal(newMaster, this.lookupKey, `secret\n${lookupSecret}`).toString('base64'),
+      })
+      .where('name', '=', lookupSecret)
+      .execute();
+    return {
+      count: rows.length,
+      done: () => {
+        this.masterKey = newMaster;
+      },
+    };
   }
 }

@@ -74,7 +74,9 @@ describe.each(DIALECTS)('subjects on %s', (kind) => {
   it('re-seals every key under a new master key, and the old one opens nothing', async () => {
     const alice = await subjects.ensure('alice@example.com');
     const rotated = newKey();
-    expect(await subjects.reseal(rotated)).toBeGreaterThanOrEqual(4);
+    const resealed = await opened.database.exclusive((trx) => subjects.reseal(rotated, trx));
+    resealed.done();
+    expect(resealed.count).toBeGreaterThanOrEqual(4);
     const reopened = await Subjects.open(opened.database, rotated);
     const found = await reopened.find('alice@example.com');
     expect(found?.id).toBe(alice.id);
@@ -84,10 +86,46 @@ describe.each(DIALECTS)('subjects on %s', (kind) => {
     });
   });
 
-  it('refuses a caller id that is empty or too long', async () => {
+  it('refuses a caller id that is empty, too long, or not well-formed text', async () => {
     await expect(subjects.ensure('')).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
-    await expect(subjects.ensure('x'.repeat(257))).rejects.toMatchObject({
+    await expect(subjects.ensure('x'.repeat(1025))).rejects.toMatchObject({
       code: 'ERR_INVALID_ARGUMENT',
     });
+    // Counted in bytes: 256 emoji (1024 bytes) are an id, one more is not.
+    expect((await subjects.ensure('😀'.repeat(256))).id).toMatch(/-/);
+    await expect(subjects.ensure('😀'.repeat(257))).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
+    // Lone surrogates would all hash as U+FFFD: two of them would be one person.
+    for (const id of ['user\ud800', 'user\udfff', '\udc00user'])
+      await expect(subjects.ensure(id)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    expect((await subjects.ensure('user\ud83d\ude00')).id).toMatch(/-/);
+  });
+
+  it('binds a subject key to its lookup: lookups swapped between two rows do not open', async () => {
+    const a = await subjects.ensure('swap-a');
+    const b = await subjects.ensure('swap-b');
+    const lookupOf = async (id: string) =>
+      (
+        await opened.database.db
+          .selectFrom('subjects')
+          .select('lookup')
+          .where('id', '=', id)
+          .executeTakeFirstOrThrow()
+      ).lookup;
+    const [la, lb] = [await lookupOf(a.id), await lookupOf(b.id)];
+    // Swap the lookups, as someone with write access to the table could: 'swap-a' would now
+    // find b's row, and an export or an erasure of a would reach b.
+    const setLookup = (id: string, lookup: string) =>
+      opened.database.db.updateTable('subjects').set({ lookup }).where('id', '=', id).execute();
+    await setLookup(a.id, 'moving');
+    await setLookup(b.id, la);
+    await setLookup(a.id, lb);
+    await expect(subjects.find('swap-a')).rejects.toMatchObject({ code: 'ERR_DECRYPT' });
+    await expect(subjects.find('swap-b')).rejects.toMatchObject({ code: 'ERR_DECRYPT' });
+    await setLookup(a.id, 'moving');
+    await setLookup(b.id, lb);
+    await setLookup(a.id, la);
+    expect((await subjects.find('swap-a'))?.id).toBe(a.id);
   });
 });
