@@ -131,7 +131,9 @@ describe.each(DIALECTS)('key rotation interrupted, on %s', (kind) => {
         const child = spawn(process.execPath, [CLI, ...args], { env });
         let stderr = '';
         child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        child.on('close', (status) => resolve({ status, stderr }));
+        child.on('close', (status) => {
+          resolve({ status, stderr });
+        });
       });
     const results = await Promise.all([
       run(['keys', 'rotate']),
