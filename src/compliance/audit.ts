@@ -59,7 +59,7 @@ const FIELDS = new Set([
 
 /** Appends an audit entry, running `within` first in the same transaction. */
 export type Recorder = (
-  entry: AuditEntry,
+  entry: AuditEntry | (() => AuditEntry),
   within?: (trx: Kysely<Tables>) => Promise<void>,
 ) => Promise<ChainRow>;
 
@@ -104,20 +104,26 @@ export class AuditTrail {
   /**
    * Appends an entry, stamped with the time, after the current head. `within` runs first in
    * the same transaction, so that a change and the entry that records it are committed
-   * together or not at all.
+   * together or not at all; an entry given as a function is made after it.
    * @throws ERR_INVALID_ARGUMENT for a field the trail does not record.
    */
   async append(
-    entry: AuditEntry,
+    entry: AuditEntry | (() => AuditEntry),
     within?: (trx: Kysely<Tables>) => Promise<void>,
   ): Promise<ChainRow> {
-    for (const field of Object.keys(entry)) {
-      if (!FIELDS.has(field))
-        throw pixwardenError('ERR_INVALID_ARGUMENT', `an audit entry has no field "${field}"`);
-    }
-    const content = { ...entry, time: new Date().toISOString() };
+    const check = (given: AuditEntry) => {
+      for (const field of Object.keys(given)) {
+        if (!FIELDS.has(field))
+          throw pixwardenError('ERR_INVALID_ARGUMENT', `an audit entry has no field "${field}"`);
+      }
+      return given;
+    };
+    if (typeof entry !== 'function') check(entry);
+    const time = new Date().toISOString();
     return this.database.exclusive(async (trx) => {
       if (within !== undefined) await within(trx);
+      // An entry given as a function is made after `within`, from what it found.
+      const content = { ...check(typeof entry === 'function' ? entry() : entry), time };
       const last = await trx
         .selectFrom('audit')
         .select(['seq', 'hash'])
@@ -135,7 +141,9 @@ export class AuditTrail {
 
   /** Every row in sequence order, read in batches. */
   async *rows(): AsyncGenerator<ChainRow> {
-    let after = 0;
+    // From below any sequence number, so that a row slipped in at 0 or below is read (and
+    // breaks the chain) rather than skipped.
+    let after = Number.MIN_SAFE_INTEGER;
     for (;;) {
       const batch = await this.database.db
         .selectFrom('audit')

@@ -122,9 +122,25 @@ export class Consents {
     return Number(result.numUpdatedRows);
   }
 
-  /** The newest valid consent of the subject for `purpose`, or null. */
-  async valid(subjectId: string, purpose: Purpose): Promise<ConsentRecord | null> {
-    const row = await this.database.db
+  /**
+   * Deletes every consent record of the subject (at erasure, after withdrawing them: the audit
+   * trail keeps what was granted and withdrawn, by consent id); how many there were.
+   */
+  async erase(subjectId: string, trx: Kysely<Tables>): Promise<number> {
+    const result = await trx
+      .deleteFrom('consents')
+      .where('subject_id', '=', subjectId)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  /** The newest valid consent of the subject for `purpose`, or null (in `trx` when given). */
+  async valid(
+    subjectId: string,
+    purpose: Purpose,
+    trx?: Kysely<Tables>,
+  ): Promise<ConsentRecord | null> {
+    const row = await (trx ?? this.database.db)
       .selectFrom('consents')
       .selectAll()
       .where('subject_id', '=', subjectId)
@@ -158,9 +174,10 @@ export class Consents {
     purpose: Purpose,
     basis: LegalBasis,
     consentBased: ReadonlySet<Purpose>,
+    trx?: Kysely<Tables>,
   ): Promise<string | null> {
     if (basis !== 'consent' && !consentBased.has(purpose)) return null;
-    const consent = await this.valid(subjectId, purpose);
+    const consent = await this.valid(subjectId, purpose, trx);
     if (consent === null)
       throw pixwardenError(
         'ERR_CONSENT_REQUIRED',

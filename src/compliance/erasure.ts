@@ -17,7 +17,7 @@ import type { Consents } from './consent.js';
 import type { Database } from './database.js';
 import { callPurgeHooks } from './hooks.js';
 import type { HookOutcome, HookSettings, PurgeHook } from './hooks.js';
-import type { ImageRegistry } from './images.js';
+import type { ImageRegistry, StoredImage } from './images.js';
 import type { Subjects } from './subjects.js';
 
 export interface ErasureReport {
@@ -55,25 +55,33 @@ export async function eraseSubject(callerId: string, parts: ErasureParts): Promi
       hooks: [],
       left: { images: 0, blobs: 0, keys: 0 },
     };
-  const stored = await parts.images.list(subject.id);
-  const ids = new Set(stored.map((image) => image.id));
+  // The images are listed as the only writer, so that an ingest committing meanwhile is
+  // either erased here or finds the subject erased and stores nothing.
+  let stored: StoredImage[] = [];
   let consentsWithdrawn = 0;
   await parts.record(
-    {
+    () => ({
       operation: 'subject.erase',
       basis: 'legal-obligation',
       actor: parts.actor,
       subject: subject.pseudonym,
       outcome: 'done',
       error: null,
-      counts: { images: ids.size, variants: stored.length },
-    },
+      counts: {
+        images: new Set(stored.map((image) => image.id)).size,
+        variants: stored.length,
+        consents: consentsWithdrawn,
+      },
+    }),
     async (trx) => {
+      stored = await parts.images.list(subject.id, trx);
       await parts.images.remove(stored, trx);
       consentsWithdrawn = await parts.consents.withdraw(subject.id, undefined, trx);
+      await parts.consents.erase(subject.id, trx);
       await parts.subjects.destroyKey(subject.id, trx);
     },
   );
+  const ids = new Set(stored.map((image) => image.id));
   await forgetDeletedBytes(parts.database);
   const hooks = await callPurgeHooks(
     parts.hooks,

@@ -147,9 +147,9 @@ export class ImageRegistry {
     }
   }
 
-  /** Every image of a subject, originals and variants. */
-  async list(subjectId: string): Promise<StoredImage[]> {
-    const rows = await this.database.db
+  /** Every image of a subject, originals and variants (in `trx` when given). */
+  async list(subjectId: string, trx?: Kysely<Tables>): Promise<StoredImage[]> {
+    const rows = await (trx ?? this.database.db)
       .selectFrom('images')
       .selectAll()
       .where('subject_id', '=', subjectId)

@@ -232,7 +232,12 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
   /** Appends an entry (with `within` in its transaction), and checkpoints on schedule. */
   const record: Recorder = async (entry, within) => {
     const row = await audit.append(entry, within);
-    if (every !== undefined && row.seq % every === 0) await checkpoint();
+    // The work is committed: a checkpoint that cannot be made or written is a warning, not
+    // a failure of the work (the checkpoint row may still be in the database).
+    if (every !== undefined && row.seq % every === 0)
+      await checkpoint().catch((error: unknown) => {
+        warnCheckpoint(error);
+      });
     return row;
   };
   let lastSigned = 0;
@@ -244,7 +249,7 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
             const head = await audit.head();
             if (head === null || head.seq === lastSigned) return;
             lastSigned = (await checkpoint()).seq;
-          })().catch(() => undefined);
+          })().catch(warnCheckpoint);
         }, config.checkpoints.intervalSeconds * 1000);
   timer?.unref();
 
@@ -287,7 +292,7 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
       if (subject === null) return 0;
       let withdrawn = 0;
       await record(
-        {
+        () => ({
           operation: 'consent.withdraw',
           basis: 'legal-obligation',
           actor,
@@ -295,7 +300,8 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
           purpose,
           outcome: 'done',
           error: null,
-        },
+          counts: { withdrawn },
+        }),
         async (trx) => {
           withdrawn = await consents.withdraw(subject.id, purpose, trx);
         },
@@ -408,6 +414,13 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
   };
 }
 
+function warnCheckpoint(error: unknown): void {
+  process.emitWarning(
+    `a scheduled audit checkpoint was not made or written: ${error instanceof Error ? error.message : String(error)}`,
+    { code: 'PIXWARDEN_CHECKPOINT_FAILED' },
+  );
+}
+
 /** Appends one line to a file, durably. */
 function appendLine(file: string, line: string): void {
   const fd = openSync(file, 'a', 0o600);
@@ -451,6 +464,7 @@ async function ingest(
   let pseudonym: string | null = null;
   let consent: string | null = null;
   const prepared: ImageTable[] = [];
+  let committed = false;
   try {
     // detect, limits
     requireBytes(request.bytes);
@@ -555,11 +569,25 @@ async function ingest(
         counts: { variants: prepared.length, findings: report.findings.length },
       },
       async (trx) => {
+        // Checked again as the only writer: an erasure, a restriction or a withdrawal that
+        // came while the image was processed wins, and nothing is stored.
+        const state = await parts.subjects.live(subject.id, trx);
+        if (state !== 'live')
+          throw pixwardenError(
+            'ERR_PROCESSING_RESTRICTED',
+            state === 'erased'
+              ? 'the subject was erased while the image was processed'
+              : 'processing was restricted while the image was processed',
+          );
+        for (const each of needed)
+          await parts.consents.require(subject.id, each, basis, settings.consentBased, trx);
         stored = await parts.images.record(trx, prepared);
       },
     );
+    committed = true;
     return { imageId: id, stored, removed: clean.removed, report };
   } catch (error: unknown) {
+    if (committed) throw error;
     // A refusal stores nothing: the blobs written before it go again.
     parts.images.discard(prepared);
     await parts.record({

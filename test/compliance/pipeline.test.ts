@@ -3,7 +3,7 @@
  * with consent, the clean copy and its variants stored encrypted and the ingest audited under
  * the pseudonym; withdrawn, refused again; restricted, refused.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPipeline } from '../../src/compliance/pipeline.js';
@@ -101,5 +101,77 @@ describe.each(DIALECTS)('the pipeline on %s', (kind) => {
       'ERR_CONSENT_REQUIRED',
       'ERR_PROCESSING_RESTRICTED',
     ]);
+  });
+});
+
+/** A pool whose jobs wait for a gate: an ingest can be held between its checks and its commit. */
+class GatedPool extends WorkerPool {
+  opened: Promise<void> = Promise.resolve();
+  started: () => void = () => undefined;
+
+  override async runWithInput<T>(task: string, bytes: Uint8Array, payload: object): Promise<T> {
+    this.started();
+    await this.opened;
+    return super.runWithInput<T>(task, bytes, payload);
+  }
+}
+
+describe.each(DIALECTS)('an ingest racing an erasure or a withdrawal, on %s', (kind) => {
+  let opened: Opened;
+  let pipeline: Pipeline;
+  const pool = new GatedPool({ size: 1 });
+
+  beforeAll(async () => {
+    opened = await freshDatabase(kind);
+    const url = await opened.url();
+    await opened.database.close();
+    pipeline = await createPipeline({
+      dataDir: opened.dataDir,
+      ...(url === undefined ? {} : { databaseUrl: url }),
+      variants: [{ name: 'thumb', width: 32, height: 32, format: 'webp' }],
+      pool,
+    });
+  });
+  afterAll(async () => {
+    await pipeline.close();
+    await pool.close();
+    await opened.dispose();
+  });
+
+  /** Starts an ingest, holds it while its variant is being made, runs `meanwhile`, lets go. */
+  async function held(subjectId: string, meanwhile: () => Promise<unknown>) {
+    let open: () => void = () => undefined;
+    pool.opened = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const started = new Promise<void>((resolve) => (pool.started = resolve));
+    const ingest = pipeline.ingest({ subjectId, bytes: PHOTO });
+    await started;
+    await meanwhile();
+    open();
+    return ingest;
+  }
+
+  it('stores nothing for a subject erased while its image was processed', async () => {
+    await pipeline.grantConsent('gil', { purpose: 'storage', ...GRANT });
+    const subject = await pipeline.subjects.find('gil');
+    await expect(held('gil', () => pipeline.erase('gil'))).rejects.toMatchObject({
+      code: 'ERR_PROCESSING_RESTRICTED',
+      message: expect.stringMatching(/erased while/) as unknown,
+    });
+    expect(await pipeline.images.list(subject?.id ?? '')).toEqual([]);
+    const files = pipeline.database.dialect === 'sqlite' ? readdirSync(opened.dataDir) : [];
+    expect(files.filter((name) => name.includes('.tmp-'))).toEqual([]);
+    expect(await pipeline.repair(0)).toEqual({ blobs: 0, temporary: 0, records: 0 });
+  });
+
+  it('stores nothing when the consent is withdrawn while the image was processed', async () => {
+    await pipeline.grantConsent('hal', { purpose: 'storage', ...GRANT });
+    const subject = await pipeline.subjects.find('hal');
+    await expect(
+      held('hal', () => pipeline.withdrawConsent('hal', 'storage')),
+    ).rejects.toMatchObject({ code: 'ERR_CONSENT_REQUIRED' });
+    expect(await pipeline.images.list(subject?.id ?? '')).toEqual([]);
+    expect(await pipeline.repair(0)).toEqual({ blobs: 0, temporary: 0, records: 0 });
   });
 });
