@@ -39,16 +39,25 @@ const complianceSchema = z.strictObject({
     .optional(),
   /** Names of the variants stored with every ingested image (from `variants`). */
   variants: z.array(z.string().min(1)).max(20).optional(),
-  retentionDays: z.number().positive().nullable().optional(),
-  variantRetentionDays: z.number().positive().nullable().optional(),
+  retentionDays: z.number().positive().max(36_500).nullable().optional(),
+  variantRetentionDays: z.number().positive().max(36_500).nullable().optional(),
   consentPurposes: z.array(z.enum(PURPOSES)).optional(),
   defaultBasis: z.enum(LEGAL_BASES).optional(),
   actor: z.string().min(1).max(200).optional(),
   purgeHooks: z
     .array(
       z.strictObject({
-        url: z.url({ protocol: /^https?$/ }),
-        headers: z.record(z.string(), z.string()).optional(),
+        // Credentials in the URL are refused by fetch, and would be printed in reports: an
+        // authorization header is the place for them.
+        url: z
+          .url({ protocol: /^https?$/ })
+          .refine((url) => !/^https?:\/\/[^/]*@/i.test(url), 'no user or password in the URL'),
+        headers: z
+          .record(
+            z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a header name'),
+            z.string().regex(/^[^\r\n\0]*$/, 'a header value without line breaks'),
+          )
+          .optional(),
       }),
     )
     .max(20)

@@ -96,6 +96,7 @@ ${DATA_HELP}`,
 Options:
   --checkpoints FILE   verify: checkpoints kept elsewhere (one JSON line each)
   -o, --output FILE    checkpoint: the file to append to; export: the file to write
+  --overwrite          export: replace FILE if it exists
   --config FILE        configuration file
   --json               print JSON
   -h, --help           show this help
@@ -155,6 +156,7 @@ const OPTIONS = {
     ...COMMON,
     checkpoints: { type: 'string' },
     output: { type: 'string', short: 'o' },
+    overwrite: { type: 'boolean' },
   },
   keys: COMMON,
   retention: COMMON,
@@ -244,6 +246,14 @@ export async function runCompliance(
   });
   try {
     return await run(pipeline, settings.actor ?? 'cli');
+  } catch (error: unknown) {
+    // The database's own errors (busy past the wait, a damaged file) get a code too.
+    if (
+      error instanceof Error &&
+      /^SQLITE_|^[0-9A-Z]{5}$/.test((error as { code?: string }).code ?? '')
+    )
+      throw pixwardenError('ERR_IO', `the database: ${error.message}`);
+    throw error;
   } finally {
     await pipeline.close();
   }
@@ -366,7 +376,11 @@ function plan(
                 `purge hook ${hook.url}: ${hook.ok ? 'done' : `failed after ${hook.attempts} attempt(s) (${hook.error ?? ''})`}\n`,
               );
           }
-          return left === 0 && hooksFailed === 0 ? EXIT_OK : EXIT_FAILED;
+          if (!json && !report.filesCleared)
+            process.stdout.write(
+              'the database files still hold the deleted bytes (a reader kept SQLite from folding its log back): erase again to finish\n',
+            );
+          return left === 0 && hooksFailed === 0 && report.filesCleared ? EXIT_OK : EXIT_FAILED;
         };
       const lift = values.lift === true;
       return async (pipeline) => {
@@ -413,7 +427,12 @@ function plan(
       const file = typeof values.output === 'string' ? values.output : null;
       return async (pipeline) => {
         const { exportTrail } = await import('./audit-export.js');
-        const count = await exportTrail(pipeline.audit, file);
+        const count = await exportTrail(
+          pipeline.audit,
+          file,
+          pipeline.dataDir,
+          values.overwrite === true,
+        );
         if (file !== null) {
           if (json) print({ file, entries: count });
           else process.stdout.write(`${displayPath(file)}: ${count} entries\n`);

@@ -82,8 +82,22 @@ export function loadSigningKey(dataDir: string): { privateKey: KeyObject; public
     const { privateKey } = generateKeyPairSync('ed25519');
     createSecretFile(file, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
   }
-  const privateKey = createPrivateKey(readFileSync(file));
+  const privateKey = readSigningKey(file);
   return { privateKey, publicKey: createPublicKey(privateKey) };
+}
+
+/** @throws ERR_IO for a file that is not an Ed25519 private key. */
+function readSigningKey(file: string): KeyObject {
+  try {
+    const key = createPrivateKey(readFileSync(file));
+    if (key.asymmetricKeyType === 'ed25519') return key;
+  } catch {
+    // unreadable or not a key: said below
+  }
+  throw pixwardenError(
+    'ERR_IO',
+    `${file} does not hold an Ed25519 private key (PEM): restore it from a backup`,
+  );
 }
 
 function signedPart(checkpoint: Pick<Checkpoint, 'seq' | 'hash' | 'time'>): Buffer {

@@ -94,25 +94,39 @@ export class BlobStore {
     }
   }
 
-  /** Every blob file on disk, as `objectId.variant` names: what a storage scan looks at. */
+  /** Whether the store's folder exists. */
+  present(): boolean {
+    return statSync(this.root, { throwIfNoEntry: false })?.isDirectory() === true;
+  }
+
+  /**
+   * Every blob file on disk, as `folder/objectId.variant` names: what a storage scan looks at.
+   * @throws ERR_IO when a folder of the store cannot be read (a scan that saw nothing must
+   *   not be taken for an empty store).
+   */
   list(): string[] {
-    let folders: string[];
-    try {
-      folders = readdirSync(this.root);
-    } catch {
-      return [];
-    }
+    const read = (folder: string): string[] => {
+      try {
+        return readdirSync(folder);
+      } catch (error: unknown) {
+        if (folder === this.root && (error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw pixwardenError(
+          'ERR_IO',
+          `the blob folder ${folder} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+        );
+      }
+    };
     // Only the two-character folders are the store's; anything else there (a .DS_Store, a
     // file someone left) is not a blob.
-    return folders
-      .filter((folder) => /^[A-Za-z0-9_-]{2}$/.test(folder))
-      .flatMap((folder) => {
-        try {
-          return readdirSync(path.join(this.root, folder)).map((name) => path.join(folder, name));
-        } catch {
-          return [];
-        }
-      });
+    return read(this.root)
+      .filter(
+        (folder) =>
+          /^[A-Za-z0-9_-]{2}$/.test(folder) &&
+          statSync(path.join(this.root, folder), { throwIfNoEntry: false })?.isDirectory() === true,
+      )
+      .flatMap((folder) =>
+        read(path.join(this.root, folder)).map((name) => path.join(folder, name)),
+      );
   }
 
   /**

@@ -99,7 +99,7 @@ export function keyedHash(key: Uint8Array, text: string): string {
 /**
  * Reads the master key: from `PIXWARDEN_MASTER_KEY` (32 bytes, as 64 hex digits or base64),
  * or from `master.key` in the data folder, created with mode 0600 on first run.
- * @throws ERR_INVALID_ARGUMENT for a variable or file that does not hold 32 bytes.
+ * @throws ERR_INVALID_ARGUMENT for a variable, ERR_IO for a file, that does not hold 32 bytes.
  */
 export function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv = process.env): Buffer {
   const given = env.PIXWARDEN_MASTER_KEY;
@@ -109,7 +109,15 @@ export function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv = process.
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     createSecretFile(file, `${newKey().toString('hex')}\n`);
   }
-  return parseKey(readFileSync(file, 'utf8').trim(), file);
+  try {
+    return parseKey(readFileSync(file, 'utf8').trim(), file);
+  } catch (error: unknown) {
+    // A damaged key file is not a mistake on the command line: said as what it is.
+    throw pixwardenError(
+      'ERR_IO',
+      error instanceof Error ? `${error.message}: restore it from a backup` : String(error),
+    );
+  }
 }
 
 /** 32 bytes from 64 hex digits or from base64. */

@@ -5,7 +5,7 @@
  * URL is given. Both are reached through one query builder (Kysely) and share the migrations
  * below, so every query is written once.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { Migration, MigrationProvider, Transaction } from 'kysely';
@@ -206,15 +206,31 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return database;
 }
 
+/** How long a writer waits for another (a key rotation of many subjects takes a while). */
+const busyTimeoutMs = 30_000;
+
 async function openSqlite(dataDir: string): Promise<Database> {
   const { default: SqliteDatabase } = await import('better-sqlite3');
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const file = new SqliteDatabase(path.join(dataDir, 'pixwarden.db'));
-  file.pragma('journal_mode = WAL');
-  file.pragma('synchronous = FULL');
-  file.pragma('secure_delete = ON');
-  file.pragma('foreign_keys = ON');
-  file.pragma('busy_timeout = 10000');
+  const name = path.join(dataDir, 'pixwarden.db');
+  let file;
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // Made with mode 0600 before SQLite opens it: its log and shared-memory files take the
+    // database file's mode.
+    closeSync(openSync(name, 'a', 0o600));
+    file = new SqliteDatabase(name);
+    file.pragma('journal_mode = WAL');
+    file.pragma('synchronous = FULL');
+    file.pragma('secure_delete = ON');
+    file.pragma('foreign_keys = ON');
+    file.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  } catch (error: unknown) {
+    file?.close();
+    throw pixwardenError(
+      'ERR_IO',
+      `the database ${name} cannot be opened: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
   // Whole numbers up to 2^53 come back as numbers; the sequence never gets near.
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: file }) });
   return {

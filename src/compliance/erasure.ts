@@ -29,6 +29,11 @@ export interface ErasureReport {
   readonly hooks: readonly HookOutcome[];
   /** What the scan afterwards still found of the subject: all zero after an erasure. */
   readonly left: { readonly images: number; readonly blobs: number; readonly keys: number };
+  /**
+   * Whether the database files were made to forget the deleted bytes; false when a reader
+   * kept SQLite from folding its log back for five seconds (erasing again finishes it).
+   */
+  readonly filesCleared: boolean;
 }
 
 export interface ErasureParts {
@@ -54,6 +59,7 @@ export async function eraseSubject(callerId: string, parts: ErasureParts): Promi
       consentsWithdrawn: 0,
       hooks: [],
       left: { images: 0, blobs: 0, keys: 0 },
+      filesCleared: await forgetDeletedBytes(parts.database),
     };
   // The images are listed as the only writer, so that an ingest committing meanwhile is
   // either erased here or finds the subject erased and stores nothing.
@@ -82,7 +88,7 @@ export async function eraseSubject(callerId: string, parts: ErasureParts): Promi
     },
   );
   const ids = new Set(stored.map((image) => image.id));
-  await forgetDeletedBytes(parts.database);
+  const filesCleared = await forgetDeletedBytes(parts.database);
   const hooks = await callPurgeHooks(
     parts.hooks,
     { event: 'erasure', images: stored.map(({ id, variant }) => ({ id, variant })) },
@@ -104,6 +110,7 @@ export async function eraseSubject(callerId: string, parts: ErasureParts): Promi
     consentsWithdrawn,
     hooks,
     left: { images, blobs, keys },
+    filesCleared,
   };
 }
 
@@ -129,12 +136,24 @@ function blobId(name: string): string {
   return file.slice(0, file.indexOf('.'));
 }
 
-/** Makes the database files drop the bytes of deleted rows. */
-async function forgetDeletedBytes(database: Database): Promise<void> {
+/**
+ * Makes the database files drop the bytes of deleted rows. SQLite copies the write-ahead log
+ * into the database (where `secure_delete` has overwritten them) and truncates it, which a
+ * reader holding an old snapshot prevents: it is tried for a few seconds.
+ * @returns whether it was done.
+ */
+async function forgetDeletedBytes(database: Database): Promise<boolean> {
   if (database.dialect === 'sqlite') {
-    await sql`pragma wal_checkpoint(truncate)`.execute(database.db);
-    return;
+    for (let attempt = 0; attempt < 25; attempt++) {
+      const { rows } = await sql<{ busy: number }>`pragma wal_checkpoint(truncate)`.execute(
+        database.db,
+      );
+      if (rows[0]?.busy === 0) return true;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    return false;
   }
   for (const table of ['subjects', 'images', 'consents'])
     await sql`vacuum ${sql.table(table)}`.execute(database.db);
+  return true;
 }

@@ -63,7 +63,7 @@ async function callOne(
     try {
       const response = await fetch(hook.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...hook.headers },
+        headers: { ...hook.headers, 'content-type': 'application/json' },
         body,
         signal: AbortSignal.timeout(settings.timeoutMs ?? 5000),
         redirect: 'error',

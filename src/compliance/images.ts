@@ -202,6 +202,13 @@ export class ImageRegistry {
       .selectFrom('images')
       .select(['id', 'variant', 'subject_id', 'format'])
       .execute();
+    // With records and no blob folder at all, the folder is what is missing (moved, not
+    // mounted): removing every record would lose their keys for good.
+    if (rows.length > 0 && !this.blobs.present())
+      throw pixwardenError(
+        'ERR_IO',
+        `the blob folder ${this.blobs.root} is missing while ${rows.length} images are recorded: nothing was repaired`,
+      );
     const recorded = new Set(rows.map((row) => `${row.id}.${row.variant}`));
     const onDisk = new Set<string>();
     const before = Date.now() - graceMs;

@@ -15,7 +15,7 @@
  * consent, retention, key rotation, checkpoints and repair; each is audited.
  */
 import { randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, writeSync } from 'node:fs';
 import { detectFormat, requireBytes } from '../detect.js';
 import { PixwardenError, pixwardenError } from '../errors.js';
 import { inspect } from '../inspect.js';
@@ -45,6 +45,7 @@ import type { Rotation } from './keys.js';
 import { sweepRetention } from './retention.js';
 import type { SweepReport } from './retention.js';
 import { exportSubject, subjectHistory } from './rights.js';
+import { openForAppend } from './targets.js';
 import type { ExportReport, HistoryEntry } from './rights.js';
 import type { Subjects } from './subjects.js';
 
@@ -152,6 +153,8 @@ export interface Pipeline {
   verifyAudit(checkpoints?: readonly Checkpoint[]): Promise<ChainVerdict>;
   /** Removes what a crash left (see `ImageRegistry.repair`); audited when it found any. */
   repair(graceMs?: number): Promise<Repaired>;
+  /** The data folder: the blobs, the keys and (with SQLite) the database. */
+  readonly dataDir: string;
   /** The database the pipeline keeps its records in. */
   readonly database: Database;
   readonly audit: AuditTrail;
@@ -166,12 +169,17 @@ const defaultRepairGraceMs = 10 * 60 * 1000;
 
 const RESERVED_VARIANTS = new Set(['original', 'raw']);
 
+/** A hundred years: retention beyond it is keeping. (Dates past the year 9999 would not sort.) */
+export const MAX_RETENTION_DAYS = 36_500;
+
 function checkDays(what: string, days: unknown): number | null {
   if (days === null || days === undefined) return null;
-  if (typeof days !== 'number' || !(days > 0) || !Number.isFinite(days))
-    throw pixwardenError('ERR_INVALID_ARGUMENT', `${what} must be a positive number of days`, {
-      value: JSON.stringify(days),
-    });
+  if (typeof days !== 'number' || !(days > 0) || !(days <= MAX_RETENTION_DAYS))
+    throw pixwardenError(
+      'ERR_INVALID_ARGUMENT',
+      `${what} must be a number of days above 0 and at most ${MAX_RETENTION_DAYS}, not ${JSON.stringify(days)}`,
+      { value: JSON.stringify(days), limit: MAX_RETENTION_DAYS },
+    );
   return days;
 }
 
@@ -225,9 +233,15 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
   const checkpointFile = config.checkpoints?.file;
 
   const checkpoint = async (file = checkpointFile) => {
-    const made = await audit.checkpoint();
-    if (file !== undefined) appendLine(file, JSON.stringify(made));
-    return made;
+    // The file is opened first: one that cannot take the line fails before anything is signed.
+    const fd = file === undefined ? null : openForAppend(file, dataDir);
+    try {
+      const made = await audit.checkpoint();
+      if (fd !== null) appendLine(fd, file ?? '', JSON.stringify(made));
+      return made;
+    } finally {
+      if (fd !== null) closeSync(fd);
+    }
   };
   /** Appends an entry (with `within` in its transaction), and checkpoints on schedule. */
   const record: Recorder = async (entry, within) => {
@@ -258,6 +272,7 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
   const found = async (subjectId: string) => subjects.find(subjectId);
 
   return {
+    dataDir,
     database,
     audit,
     consents,
@@ -349,6 +364,7 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
         subject,
         file,
         {
+          dataDir,
           images,
           history: await subjectHistory(audit, subject.pseudonym),
           consents: await consents.list(subject.id),
@@ -421,14 +437,16 @@ function warnCheckpoint(error: unknown): void {
   );
 }
 
-/** Appends one line to a file, durably. */
-function appendLine(file: string, line: string): void {
-  const fd = openSync(file, 'a', 0o600);
+/** Appends one line to an open file, durably. */
+function appendLine(fd: number, file: string, line: string): void {
   try {
     writeSync(fd, `${line}\n`);
     fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+  } catch (error: unknown) {
+    throw pixwardenError(
+      'ERR_IO',
+      `${file} could not be written (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
 }
 

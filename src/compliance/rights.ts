@@ -3,18 +3,15 @@
  * from the audit trail by pseudonym, and an export of everything held about the subject as
  * one zip file.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import yazl from 'yazl';
-import { pixwardenError } from '../errors.js';
-import { syncFolder } from '../fsync.js';
 import type { AuditTrail } from './audit.js';
 import type { ConsentRecord } from './consent.js';
 import type { ImageRegistry, StoredImage } from './images.js';
 import type { Subject } from './subjects.js';
+import { checkTarget, writeWhole } from './targets.js';
 
 /** One audit entry about the subject, with its place in the trail. */
 export type HistoryEntry = { readonly seq: number } & Readonly<Record<string, unknown>>;
@@ -69,6 +66,8 @@ export interface ExportReport {
 }
 
 export interface ExportParts {
+  /** The data folder: an export is never written inside it. */
+  readonly dataDir: string;
   readonly images: ImageRegistry;
   readonly history: readonly HistoryEntry[];
   readonly consents: readonly ConsentRecord[];
@@ -78,8 +77,9 @@ export interface ExportParts {
  * Writes the subject's export to `file`, atomically and with mode 0600: each image decrypted
  * under `images/<id>/<variant>.<ext>`, `images.json` (the registry's records), `consents.json`,
  * `history.json`, and `manifest.json` with the SHA-256 of every other file.
- * @throws ERR_OUTPUT_EXISTS when `file` exists and `overwrite` is not set; ERR_IO when it
- *   cannot be written (nothing is left behind).
+ * @throws ERR_OUTPUT_EXISTS when `file` exists and `overwrite` is not set;
+ *   ERR_OUTPUT_CONFLICT inside the data folder or over what is not a regular file; ERR_IO when
+ *   it cannot be written (nothing is left behind).
  */
 export async function exportSubject(
   subject: Subject,
@@ -87,8 +87,7 @@ export async function exportSubject(
   parts: ExportParts,
   overwrite = false,
 ): Promise<ExportReport> {
-  if (!overwrite && existsSync(file))
-    throw pixwardenError('ERR_OUTPUT_EXISTS', `${file} exists (overwrite it explicitly)`);
+  const target = checkTarget(file, parts.dataDir, overwrite ? 'replace' : 'create');
   const stored = await parts.images.list(subject.id);
   const contents: { path: string; bytes: Buffer }[] = [];
   for (const image of stored)
@@ -111,7 +110,7 @@ export async function exportSubject(
     files,
   };
   contents.push({ path: 'manifest.json', bytes: json(manifest) });
-  await writeZip(file, contents);
+  await writeZip(target, contents);
   return { file, images: stored.length, files };
 }
 
@@ -128,20 +127,9 @@ function describe(image: StoredImage) {
   };
 }
 
-/** A zip written to a temporary file beside `file` (mode 0600), fsynced, then renamed. */
-async function writeZip(file: string, contents: readonly { path: string; bytes: Buffer }[]) {
-  const folder = path.dirname(path.resolve(file));
-  const temp = path.join(folder, `.${path.basename(file)}.tmp-${randomBytes(6).toString('hex')}`);
-  let fd: number;
-  try {
-    fd = openSync(temp, 'wx', 0o600);
-  } catch (error: unknown) {
-    throw pixwardenError(
-      'ERR_IO',
-      `${file} cannot be written (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
-  }
-  try {
+/** A zip written whole (see `writeWhole`). */
+async function writeZip(target: string, contents: readonly { path: string; bytes: Buffer }[]) {
+  await writeWhole(target, async (fd) => {
     const zip = new yazl.ZipFile();
     const mtime = new Date();
     for (const entry of contents) zip.addBuffer(entry.bytes, entry.path, { mtime, mode: 0o100600 });
@@ -149,20 +137,5 @@ async function writeZip(file: string, contents: readonly { path: string; bytes: 
     const out = createWriteStream('', { fd, autoClose: false });
     zip.outputStream.pipe(out);
     await finished(out);
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(temp, file);
-    syncFolder(folder);
-  } catch (error: unknown) {
-    try {
-      closeSync(fd);
-    } catch {
-      // closed already
-    }
-    rmSync(temp, { force: true });
-    throw pixwardenError(
-      'ERR_IO',
-      `${file} could not be written: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
+  });
 }

@@ -6,7 +6,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
@@ -269,5 +276,89 @@ describe('the compliance commands', () => {
     } finally {
       await opened.dispose();
     }
+  });
+});
+
+describe('the compliance commands, refusing what would do harm', () => {
+  const setUp = () => {
+    const env = { PIXWARDEN_DATA_DIR: dataDir() };
+    const run = (...args: string[]) => cli(env, [...args, '--json']);
+    run('consent', 'grant', '--subject', 'r', '--purpose', 'storage', '--policy', '1');
+    expect(run('ingest', PHOTO, '--subject', 'r').status).toBe(0);
+    return { env, run, data: env.PIXWARDEN_DATA_DIR };
+  };
+  const codeOf = (result: { stderr: string }) => /ERR_[A-Z_]+/.exec(result.stderr)?.[0];
+
+  it('writes nothing into the data folder, over another file, or over what is not a file', () => {
+    const { run, data } = setUp();
+    const key = readFileSync(path.join(data, 'master.key'));
+    for (const args of [
+      ['audit', 'export', '-o', path.join(data, 'master.key'), '--overwrite'],
+      ['audit', 'checkpoint', '-o', path.join(data, 'master.key')],
+      ['subject', 'export', 'r', '-o', path.join(data, 'pixwarden.db'), '--overwrite'],
+      ['audit', 'export', '-o', '/dev/null', '--overwrite'],
+      ['audit', 'checkpoint', '-o', '/tmp'],
+    ]) {
+      const result = run(...args);
+      expect(result.status, args.join(' ')).toBe(1);
+      expect(codeOf(result), args.join(' ')).toBe('ERR_OUTPUT_CONFLICT');
+    }
+    expect(readFileSync(path.join(data, 'master.key')).equals(key)).toBe(true);
+    const precious = path.join(path.dirname(data), 'precious.txt');
+    writeFileSync(precious, 'keep me');
+    expect(codeOf(run('audit', 'export', '-o', precious))).toBe('ERR_OUTPUT_EXISTS');
+    expect(codeOf(run('subject', 'export', 'r', '-o', precious))).toBe('ERR_OUTPUT_EXISTS');
+    expect(readFileSync(precious, 'utf8')).toBe('keep me');
+    expect(run('audit', 'export', '-o', precious, '--overwrite').status).toBe(0);
+    expect(readFileSync(precious, 'utf8')).toMatch(/^\{"seq":1,/);
+    // Everything still works.
+    expect(run('audit', 'verify')).toMatchObject({ status: 0, json: { valid: true } });
+  });
+
+  it('repairs nothing while the blob folder is missing, and keeps every record', () => {
+    const { run, data } = setUp();
+    renameSync(path.join(data, 'blobs'), path.join(data, 'blobs-away'));
+    const refused = run('repair');
+    expect(refused.status).toBe(1);
+    expect(codeOf(refused)).toBe('ERR_IO');
+    renameSync(path.join(data, 'blobs-away'), path.join(data, 'blobs'));
+    const zip = path.join(path.dirname(data), 'r.zip');
+    expect(run('subject', 'export', 'r', '-o', zip)).toMatchObject({
+      status: 0,
+      json: { images: 1 },
+    });
+  });
+
+  it('refuses broken keys and configuration with codes, and never makes a new key over data', () => {
+    const { env, run, data } = setUp();
+    const signing = path.join(data, 'audit-signing.key');
+    const saved = readFileSync(signing);
+    writeFileSync(signing, 'garbage');
+    const garbled = run('consent', 'show', '--subject', 'r');
+    expect(garbled.stderr).toMatch(/ERR_IO: .*audit-signing\.key does not hold/);
+    expect(garbled.status).toBe(1);
+    writeFileSync(signing, saved);
+    // A master key file gone missing is not replaced by a new one.
+    const key = path.join(data, 'master.key');
+    renameSync(key, `${key}.away`);
+    const missing = run('consent', 'show', '--subject', 'r');
+    expect(missing.status).toBe(1);
+    expect(codeOf(missing)).toBe('ERR_DECRYPT');
+    expect(existsSync(key)).toBe(false);
+    renameSync(`${key}.away`, key);
+    for (const compliance of [
+      { retentionDays: 3_000_000 },
+      { purgeHooks: [{ url: 'http://admin:secret@127.0.0.1/purge' }] },
+      { purgeHooks: [{ url: 'file:///etc/passwd' }] },
+      { purgeHooks: [{ url: 'http://127.0.0.1/', headers: { 'x-a': 'one\ntwo' } }] },
+      { checkpoints: { every: 0 } },
+    ]) {
+      const config = path.join(path.dirname(data), 'config.json');
+      writeFileSync(config, JSON.stringify({ compliance }));
+      const result = cli(env, ['retention', 'sweep', '--config', config]);
+      expect(result.status, JSON.stringify(compliance)).toBe(2);
+      expect(result.stderr).not.toContain('secret');
+    }
+    expect(run('audit', 'verify')).toMatchObject({ status: 0, json: { valid: true } });
   });
 });

@@ -65,6 +65,7 @@ describe.each(DIALECTS)('erasure on %s', (kind) => {
       consentsWithdrawn: 0,
       hooks: [],
       left: { images: 0, blobs: 0, keys: 0 },
+      filesCleared: true,
     });
     // A look of our own: no blob file of ben's, no record.
     const files = readdirSync(path.join(opened.dataDir, 'blobs'), { recursive: true }).map(String);
