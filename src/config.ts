@@ -62,6 +62,13 @@ const complianceSchema = z.strictObject({
     )
     .max(20)
     .optional(),
+  hookSettings: z
+    .strictObject({
+      attempts: z.int().min(1).max(10).optional(),
+      timeoutMs: z.int().min(100).max(60_000).optional(),
+      backoffMs: z.int().min(0).max(60_000).optional(),
+    })
+    .optional(),
   checkpoints: z
     .strictObject({
       every: z.int().positive().optional(),

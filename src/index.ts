@@ -48,6 +48,7 @@ export type {
   IngestResult,
   Pipeline,
   PipelineConfig,
+  Withdrawal,
 } from './compliance/pipeline.js';
 export { LEGAL_BASES, PURPOSES } from './compliance/consent.js';
 export type { ConsentRecord, Grant, LegalBasis, Purpose } from './compliance/consent.js';

@@ -6,10 +6,12 @@
  * Exit codes: 0 done, 1 refused or failed (a broken audit trail, a purge hook that never
  * accepted), 2 a usage error.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { pixwardenError } from '../errors.js';
+import { PixwardenError, pixwardenError } from '../errors.js';
 import { loadConfig } from '../config.js';
+import type { ComplianceConfig } from '../config.js';
 import { parseCheckpoints } from '../compliance/audit.js';
 import { LEGAL_BASES, PURPOSES } from '../compliance/consent.js';
 import type { LegalBasis, Purpose } from '../compliance/consent.js';
@@ -36,10 +38,11 @@ PIXWARDEN_MASTER_KEY (32 bytes, hex or base64) replaces the key file master.key.
 `;
 
 const HELPS: Record<(typeof COMPLIANCE_COMMANDS)[number], string> = {
-  ingest: `Usage: pixwarden ingest <file...> --subject ID [options]
+  ingest: `Usage: pixwarden ingest <path...> --subject ID [options]
 
 Check the subject's restriction and consent, clean each file (metadata removed, the stored
-variants made), store it encrypted and audit it. The stored original is the clean copy; with
+variants made), store it encrypted and audit it. A path is a file, a folder (walked) or - for
+standard input. The stored original is the clean copy; with
 --purpose keep-metadata the raw upload is kept too (encrypted), which needs that consent.
 
 Options:
@@ -91,10 +94,12 @@ ${DATA_HELP}`,
                the first entry where it breaks
   checkpoint   sign the head of the trail (Ed25519) and print it, or append it to -o FILE;
                keep that file elsewhere: only it shows a tail that was cut off
-  export       write every entry (seq, prevHash, hash, content) as JSON lines
+  export       write every entry (seq, prevHash, hash, content) as JSON lines, to -o FILE or
+               standard output; hash = SHA-256 of "<seq>\\n<prevHash>\\n<content>"
 
 Options:
-  --checkpoints FILE   verify: checkpoints kept elsewhere (one JSON line each)
+  --checkpoints FILE   verify: checkpoints kept elsewhere (one JSON line each; default the
+                       configured compliance.checkpoints.file, when it exists)
   -o, --output FILE    checkpoint: the file to append to; export: the file to write
   --overwrite          export: replace FILE if it exists
   --config FILE        configuration file
@@ -102,20 +107,20 @@ Options:
   -h, --help           show this help
 
 ${DATA_HELP}`,
-  keys: `Usage: pixwarden keys rotate [--json]
+  keys: `Usage: pixwarden keys rotate [--config FILE] [--json]
 
 Seal the lookup key and every subject key under a new master key; blobs are not rewritten.
 With the key file master.key, a new key replaces it. With PIXWARDEN_MASTER_KEY, give the new
 key in PIXWARDEN_NEW_MASTER_KEY, and set PIXWARDEN_MASTER_KEY to it afterwards.
 
 ${DATA_HELP}`,
-  retention: `Usage: pixwarden retention sweep [--json]
+  retention: `Usage: pixwarden retention sweep [--config FILE] [--json]
 
 Delete every original and variant whose retention (compliance.retentionDays,
 compliance.variantRetentionDays) has run out, audit it and tell the purge hooks.
 
 ${DATA_HELP}`,
-  repair: `Usage: pixwarden repair [--json]
+  repair: `Usage: pixwarden repair [--config FILE] [--json]
 
 Remove what a crash can leave: blobs that no record names (older than ten minutes, so that
 another process's ingest in flight is left alone), unfinished temporary files, and records
@@ -185,8 +190,25 @@ function needed(flag: string, text: unknown, why: string): string {
   return text;
 }
 
-/** Runs one compliance command; `limits` are the CLI's (flags and PIXWARDEN_* variables). */
+/**
+ * Runs one compliance command; `limits` are the CLI's (flags and PIXWARDEN_* variables). With
+ * `--json`, a refusal of the whole command is also printed as `{ "error": { code, message } }`.
+ */
 export async function runCompliance(
+  command: (typeof COMPLIANCE_COMMANDS)[number],
+  args: string[],
+  limits: Limits,
+): Promise<number> {
+  try {
+    return await runCommand(command, args, limits);
+  } catch (error: unknown) {
+    if (error instanceof PixwardenError && args.includes('--json'))
+      print({ error: error.toJSON() });
+    throw error;
+  }
+}
+
+async function runCommand(
   command: (typeof COMPLIANCE_COMMANDS)[number],
   args: string[],
   limits: Limits,
@@ -222,7 +244,22 @@ export async function runCompliance(
     return spec;
   });
   // Checked before the data folder is opened: a usage error changes nothing.
-  const run = plan(command, action, positionals, values, json, limits.maxFileBytes);
+  const run = plan(command, action, positionals, values, json, limits.maxFileBytes, settings);
+  const dataDir = process.env.PIXWARDEN_DATA_DIR ?? settings.dataDir ?? './pixwarden-data';
+  const databaseUrl = process.env.PIXWARDEN_DATABASE_URL ?? settings.databaseUrl;
+  // Only what records something new may make a store; the others, pointed at a folder that
+  // holds none (a typo, a missing variable), would answer from an empty one.
+  const makes = command === 'ingest' || (command === 'consent' && action === 'grant');
+  if (
+    !makes &&
+    (databaseUrl === undefined || databaseUrl === '') &&
+    !existsSync(path.join(dataDir, 'pixwarden.db'))
+  )
+    throw pixwardenError(
+      'ERR_INPUT_NOT_FOUND',
+      `there is no pixwarden data in ${dataDir} (set PIXWARDEN_DATA_DIR, or compliance.dataDir in the configuration)`,
+    );
+  const stop = new IngestStop();
   const pipeline = await createPipeline({
     ...(settings.dataDir === undefined || process.env.PIXWARDEN_DATA_DIR !== undefined
       ? {}
@@ -239,13 +276,14 @@ export async function runCompliance(
       ? {}
       : { variantRetentionDays: settings.variantRetentionDays }),
     ...(settings.purgeHooks === undefined ? {} : { purgeHooks: settings.purgeHooks }),
+    ...(settings.hookSettings === undefined ? {} : { hookSettings: settings.hookSettings }),
     ...(settings.checkpoints === undefined ? {} : { checkpoints: settings.checkpoints }),
     variants: stored,
     limits,
     actor: settings.actor ?? 'cli',
   });
   try {
-    return await run(pipeline, settings.actor ?? 'cli');
+    return await run(pipeline, settings.actor ?? 'cli', stop);
   } catch (error: unknown) {
     // The database's own errors (busy past the wait, a damaged file) get a code too.
     if (
@@ -255,11 +293,35 @@ export async function runCompliance(
       throw pixwardenError('ERR_IO', `the database: ${error.message}`);
     throw error;
   } finally {
+    stop.release();
     await pipeline.close();
   }
 }
 
-type Run = (pipeline: Pipeline, actor: string) => Promise<number>;
+/**
+ * Ctrl-C (or SIGTERM) during an ingest of many files stops it between two files: the one in
+ * hand is stored or refused whole, the pool is closed (its folder in /dev/shm removed), and
+ * the exit code is 130 (or 143). A second signal ends the process at once.
+ */
+class IngestStop {
+  signal: NodeJS.Signals | null = null;
+  private readonly handler = (signal: NodeJS.Signals) => {
+    if (this.signal !== null) process.exit(signal === 'SIGINT' ? 130 : 143);
+    this.signal = signal;
+  };
+
+  constructor() {
+    process.on('SIGINT', this.handler);
+    process.on('SIGTERM', this.handler);
+  }
+
+  release(): void {
+    process.off('SIGINT', this.handler);
+    process.off('SIGTERM', this.handler);
+  }
+}
+
+type Run = (pipeline: Pipeline, actor: string, stop: IngestStop) => Promise<number>;
 
 /** Checks the arguments of a command and returns what runs it. */
 function plan(
@@ -269,6 +331,7 @@ function plan(
   values: Values,
   json: boolean,
   maxFileBytes: number,
+  settings: ComplianceConfig,
 ): Run {
   const noMore = () => {
     if (positionals.length > 0)
@@ -283,8 +346,13 @@ function plan(
       const basis =
         values.basis === undefined ? undefined : choice('--basis', values.basis, LEGAL_BASES);
       const keep = typeof values.keep === 'string' ? parseKeepList(values.keep).keep : undefined;
-      return (pipeline) =>
-        ingestFiles(pipeline, positionals, { subject, purpose, basis, keep, json, maxFileBytes });
+      return (pipeline, _actor, stop) =>
+        ingestFiles(
+          pipeline,
+          positionals,
+          { subject, purpose, basis, keep, json, maxFileBytes },
+          stop,
+        );
     }
     case 'consent': {
       noMore();
@@ -313,10 +381,14 @@ function plan(
       );
       if (action === 'withdraw')
         return async (pipeline) => {
-          const withdrawn = await pipeline.withdrawConsent(subject, purpose);
-          if (json) print({ purpose, withdrawn });
-          else process.stdout.write(`${purpose}: ${withdrawn} consent(s) withdrawn\n`);
-          return EXIT_OK;
+          const result = await pipeline.withdrawConsent(subject, purpose);
+          const failed = result.hooks.filter((hook) => !hook.ok).length;
+          if (json) print({ purpose, ...result });
+          else
+            process.stdout.write(
+              `${purpose}: ${result.withdrawn} consent(s) withdrawn${result.filesDeleted > 0 ? `; ${result.filesDeleted} stored file(s) of ${result.imagesDeleted} image(s) kept under it deleted` : ''}${failed > 0 ? `; ${failed} purge hook(s) failed` : ''}\n`,
+            );
+          return failed === 0 ? EXIT_OK : EXIT_FAILED;
         };
       const policyVersion = needed('--policy V', values.policy, 'consent grant');
       return async (pipeline, actor) => {
@@ -351,7 +423,17 @@ function plan(
         const file = needed('-o FILE', values.output, 'subject export');
         return async (pipeline) => {
           const report = await pipeline.exportSubject(id, file, values.overwrite === true);
-          if (json) print({ file: report.file, images: report.images, files: report.files });
+          if (json)
+            print({
+              file: report.file,
+              images: report.images,
+              files: report.files,
+              missing: report.missing,
+            });
+          else if (report.missing.length > 0)
+            process.stderr.write(
+              `${report.missing.length} stored file(s) had no blob and are not in the zip (manifest.json names them); "pixwarden repair" removes their records\n`,
+            );
           else
             process.stdout.write(
               `${displayPath(file)}: ${report.images} image(s), ${report.files.length + 1} files (manifest.json holds their SHA-256)\n`,
@@ -368,7 +450,7 @@ function plan(
           else {
             process.stdout.write(
               report.found
-                ? `erased: ${report.imagesDeleted} stored image(s), ${report.consentsWithdrawn} consent(s) withdrawn, key destroyed; the scan found ${left === 0 ? 'nothing left' : `${left} thing(s) left`}\n`
+                ? `erased: ${report.imagesDeleted} image(s) (${report.filesDeleted} stored file(s)), ${report.consentsWithdrawn} consent(s) withdrawn, key destroyed; the scan found ${left === 0 ? 'nothing left' : `${left} thing(s) left`}\n`
                 : 'no such subject: nothing to erase\n',
             );
             for (const hook of report.hooks)
@@ -393,7 +475,14 @@ function plan(
     case 'audit': {
       noMore();
       if (action === 'verify') {
-        const file = typeof values.checkpoints === 'string' ? values.checkpoints : null;
+        // The checkpoints kept elsewhere: those named, else the configured file when it exists.
+        const configured = settings.checkpoints?.file;
+        const file =
+          typeof values.checkpoints === 'string'
+            ? values.checkpoints
+            : configured !== undefined && existsSync(configured)
+              ? configured
+              : null;
         return async (pipeline) => {
           const given = file === null ? [] : parseCheckpoints(readText(file));
           const verdict = await pipeline.verifyAudit(given);
@@ -424,7 +513,8 @@ function plan(
           return EXIT_OK;
         };
       }
-      const file = typeof values.output === 'string' ? values.output : null;
+      const file =
+        typeof values.output === 'string' && values.output !== '-' ? values.output : null;
       return async (pipeline) => {
         const { exportTrail } = await import('./audit-export.js');
         const count = await exportTrail(
@@ -459,7 +549,7 @@ function plan(
         if (json) print(report);
         else
           process.stdout.write(
-            `${report.deleted} expired original(s) and variant(s) of ${report.images} image(s) deleted${failed > 0 ? `; ${failed} purge hook(s) failed` : ''}\n`,
+            `${report.files} expired file(s) of ${report.images} image(s) deleted${failed > 0 ? `; ${failed} purge hook(s) failed` : ''}\n`,
           );
         return failed === 0 ? EXIT_OK : EXIT_FAILED;
       };
@@ -505,10 +595,12 @@ async function ingestFiles(
   pipeline: Pipeline,
   paths: readonly string[],
   flags: IngestFlags,
+  stop: IngestStop,
 ): Promise<number> {
   const records: unknown[] = [];
   let failed = 0;
   for (const entry of walk(paths, null)) {
+    if (stop.signal !== null) break;
     const file = entry.display;
     try {
       if ('error' in entry) throw entry.error;
@@ -529,7 +621,7 @@ async function ingestFiles(
       }));
       if (flags.json)
         records.push({
-          file,
+          input: file,
           status: 'stored',
           imageId: result.imageId,
           stored,
@@ -543,10 +635,11 @@ async function ingestFiles(
     } catch (error: unknown) {
       failed += 1;
       const detail = errorJson(error);
-      if (flags.json) records.push({ file, status: 'refused', error: detail });
+      if (flags.json) records.push({ input: file, status: 'refused', error: detail });
       else process.stderr.write(`${printable(file)}: ${detail.code}: ${detail.message}\n`);
     }
   }
   if (flags.json) print(records);
+  if (stop.signal !== null) return stop.signal === 'SIGINT' ? 130 : 143;
   return failed === 0 ? EXIT_OK : EXIT_FAILED;
 }

@@ -34,7 +34,8 @@ export interface AuditEntry {
   /** The purpose an operation served, or a consent was for. */
   readonly purpose?: string | null;
   readonly basis?: string | null;
-  readonly consent?: string | null;
+  /** The consent an operation rested on; several when it needed more than one. */
+  readonly consent?: string | readonly string[] | null;
   readonly outcome: 'done' | 'refused';
   /** The error code of a refusal, or of a step that failed. */
   readonly error?: string | null;

@@ -39,8 +39,10 @@ export interface ConsentRecord {
 export interface Grant {
   readonly purpose: Purpose;
   readonly policyVersion: string;
-  readonly method: string;
-  readonly collector: string;
+  /** How it was collected. Default `api`. */
+  readonly method?: string;
+  /** Who collected it. Default: the pipeline's actor. */
+  readonly collector?: string;
 }
 
 function oneOf<T extends string>(what: string, value: unknown, allowed: readonly T[]): T {
@@ -88,8 +90,8 @@ export class Consents {
       policyVersion: shortText('the policy version', grant.policyVersion),
       grantedAt: new Date().toISOString(),
       withdrawnAt: null,
-      method: shortText('how consent was collected', grant.method),
-      collector: shortText('who collected consent', grant.collector),
+      method: shortText('how consent was collected', grant.method ?? 'api'),
+      collector: shortText('who collected consent', grant.collector ?? 'service'),
     };
     await (trx ?? this.database.db)
       .insertInto('consents')

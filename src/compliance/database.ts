@@ -188,13 +188,19 @@ const provider: MigrationProvider = {
 
 /**
  * Opens the database and brings its schema up to date.
- * @throws ERR_IO when it cannot be opened or migrated.
+ * @throws ERR_INVALID_ARGUMENT for a URL that is not PostgreSQL's; ERR_IO when it cannot be
+ *   opened or migrated.
  */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const database =
-    options.databaseUrl !== undefined && /^postgres(ql)?:\/\//.test(options.databaseUrl)
-      ? await openPostgres(options.databaseUrl)
-      : await openSqlite(options.dataDir);
+  const url = options.databaseUrl === '' ? undefined : options.databaseUrl;
+  // Any other URL is a mistake: falling back to a local SQLite file would answer from an
+  // empty store as if it were the real one.
+  if (url !== undefined && !/^postgres(ql)?:\/\//.test(url))
+    throw pixwardenError(
+      'ERR_INVALID_ARGUMENT',
+      'the database URL must be a postgres:// (or postgresql://) URL; leave it unset for SQLite in the data folder',
+    );
+  const database = url !== undefined ? await openPostgres(url) : await openSqlite(options.dataDir);
   const { error } = await new Migrator({ db: database.db, provider }).migrateToLatest();
   if (error !== undefined) {
     await database.close();

@@ -23,7 +23,9 @@ import type { Subjects } from './subjects.js';
 export interface ErasureReport {
   /** Whether there was a subject to erase. */
   readonly found: boolean;
+  /** Images deleted, and their stored files (originals, raw uploads and variants). */
   readonly imagesDeleted: number;
+  readonly filesDeleted: number;
   readonly consentsWithdrawn: number;
   /** How each purge hook went. */
   readonly hooks: readonly HookOutcome[];
@@ -56,6 +58,7 @@ export async function eraseSubject(callerId: string, parts: ErasureParts): Promi
     return {
       found: false,
       imagesDeleted: 0,
+      filesDeleted: 0,
       consentsWithdrawn: 0,
       hooks: [],
       left: { images: 0, blobs: 0, keys: 0 },
@@ -106,7 +109,8 @@ export async function eraseSubject(callerId: string, parts: ErasureParts): Promi
   const keys = row?.sealed_key === null || row === undefined ? 0 : 1;
   return {
     found: true,
-    imagesDeleted: stored.length,
+    imagesDeleted: ids.size,
+    filesDeleted: stored.length,
     consentsWithdrawn,
     hooks,
     left: { images, blobs, keys },

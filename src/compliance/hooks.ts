@@ -11,6 +11,7 @@ export interface PurgeHook {
 }
 
 export interface HookOutcome {
+  /** The hook's URL without its query and fragment (which may hold a token). */
   readonly url: string;
   readonly ok: boolean;
   readonly attempts: number;
@@ -21,17 +22,17 @@ export interface HookOutcome {
 }
 
 export interface PurgeNotice {
-  readonly event: 'erasure' | 'retention';
+  readonly event: 'erasure' | 'retention' | 'withdrawal';
   readonly images: readonly { readonly id: string; readonly variant: string }[];
 }
 
 export interface HookSettings {
   /** Attempts per hook. Default 3. */
-  readonly attempts?: number;
+  readonly attempts?: number | undefined;
   /** Time allowed for one answer. Default 5 s. */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** The pause before the second attempt, doubled for each next one. Default 250 ms. */
-  readonly backoffMs?: number;
+  readonly backoffMs?: number | undefined;
 }
 
 const retryable = (status: number) => status === 408 || status === 429 || status >= 500;
@@ -47,11 +48,22 @@ export async function callPurgeHooks(
   return Promise.all(hooks.map((hook) => callOne(hook, body, settings)));
 }
 
+/** A URL as reports show it: without a query or fragment, which may carry a token. */
+function shown(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
 async function callOne(
-  hook: PurgeHook,
+  given: PurgeHook,
   body: string,
   settings: HookSettings,
 ): Promise<HookOutcome> {
+  const hook = { ...given, shown: shown(given.url) };
   const attempts = Math.max(1, settings.attempts ?? 3);
   let status: number | null = null;
   let error: string | null = null;
@@ -66,13 +78,15 @@ async function callOne(
         headers: { ...hook.headers, 'content-type': 'application/json' },
         body,
         signal: AbortSignal.timeout(settings.timeoutMs ?? 5000),
-        redirect: 'error',
+        // A redirect is an answer, not an acceptance: it is not followed, and not retried.
+        redirect: 'manual',
       });
       await response.body?.cancel();
       status = response.status;
-      if (response.ok) return { url: hook.url, ok: true, attempts: attempt, status, error: null };
+      if (response.ok) return { url: hook.shown, ok: true, attempts: attempt, status, error: null };
       error = `answered ${status}`;
-      if (!retryable(status)) return { url: hook.url, ok: false, attempts: attempt, status, error };
+      if (!retryable(status))
+        return { url: hook.shown, ok: false, attempts: attempt, status, error };
     } catch (failure: unknown) {
       status = null;
       error =
@@ -81,5 +95,5 @@ async function callOne(
           : String(failure);
     }
   }
-  return { url: hook.url, ok: false, attempts, status, error };
+  return { url: hook.shown, ok: false, attempts, status, error };
 }

@@ -15,7 +15,8 @@
  * consent, retention, key rotation, checkpoints and repair; each is audited.
  */
 import { randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, writeSync } from 'node:fs';
+import path from 'node:path';
 import { detectFormat, requireBytes } from '../detect.js';
 import { PixwardenError, pixwardenError } from '../errors.js';
 import { inspect } from '../inspect.js';
@@ -35,9 +36,10 @@ import { Consents, checkBasis, checkPurpose } from './consent.js';
 import type { ConsentRecord, Grant, LegalBasis, Purpose } from './consent.js';
 import { openDatabase } from './database.js';
 import type { Database, ImageTable } from './database.js';
-import { eraseSubject } from './erasure.js';
+import { auditHooks, eraseSubject } from './erasure.js';
 import type { ErasureReport } from './erasure.js';
-import type { HookSettings, PurgeHook } from './hooks.js';
+import { callPurgeHooks } from './hooks.js';
+import type { HookOutcome, HookSettings, PurgeHook } from './hooks.js';
 import { ImageRegistry } from './images.js';
 import type { Repaired, StoredImage } from './images.js';
 import { openKeys, rotateKeys } from './keys.js';
@@ -127,12 +129,25 @@ export interface IngestResult {
   readonly report: IngestReport;
 }
 
+export interface Withdrawal {
+  /** Valid consents withdrawn. */
+  readonly withdrawn: number;
+  /** Images with something deleted, and the originals, raw uploads and variants deleted. */
+  readonly imagesDeleted: number;
+  readonly filesDeleted: number;
+  readonly hooks: readonly HookOutcome[];
+}
+
 export interface Pipeline {
   ingest(request: IngestRequest): Promise<IngestResult>;
   /** Records a consent for the subject (made now if new). */
   grantConsent(subjectId: string, grant: Grant): Promise<ConsentRecord>;
-  /** Withdraws the subject's valid consents for `purpose`; how many there were. */
-  withdrawConsent(subjectId: string, purpose: Purpose): Promise<number>;
+  /**
+   * Withdraws the subject's valid consents for `purpose`, and deletes what was kept only
+   * under it: the raw uploads for `keep-metadata`; every stored image for `storage` when
+   * storage is consent-based.
+   */
+  withdrawConsent(subjectId: string, purpose: Purpose): Promise<Withdrawal>;
   /** Every consent record of the subject, oldest first. */
   consentsOf(subjectId: string): Promise<ConsentRecord[]>;
   /** Freezes processing for the subject, or lifts the freeze. */
@@ -225,7 +240,24 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
     throw error;
   }
   const { subjects } = keys;
-  const audit = new AuditTrail(database, loadSigningKey(dataDir));
+  let signingKey;
+  try {
+    // A signing key that went missing is not made anew over checkpoints it signed: every
+    // one of them would then look forged.
+    if (!existsSync(path.join(dataDir, 'audit-signing.key'))) {
+      const signed = await database.db.selectFrom('checkpoints').select('seq').executeTakeFirst();
+      if (signed !== undefined)
+        throw pixwardenError(
+          'ERR_IO',
+          `${path.join(dataDir, 'audit-signing.key')} is missing, and the database holds checkpoints it signed: restore it from a backup`,
+        );
+    }
+    signingKey = loadSigningKey(dataDir);
+  } catch (error: unknown) {
+    await database.close();
+    throw error;
+  }
+  const audit = new AuditTrail(database, signingKey);
   const consents = new Consents(database);
   const blobs = new BlobStore(dataDir);
   const images = new ImageRegistry(database, blobs);
@@ -295,7 +327,7 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
           error: null,
         },
         async (trx) => {
-          made = await consents.grant(subject.id, grant, trx, id);
+          made = await consents.grant(subject.id, { collector: actor, ...grant }, trx, id);
         },
       );
       if (made === undefined) throw pixwardenError('ERR_IO', 'the consent was not recorded');
@@ -304,8 +336,9 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
     async withdrawConsent(subjectId, purpose) {
       checkPurpose(purpose);
       const subject = await found(subjectId);
-      if (subject === null) return 0;
+      if (subject === null) return { withdrawn: 0, imagesDeleted: 0, filesDeleted: 0, hooks: [] };
       let withdrawn = 0;
+      let deleted: StoredImage[] = [];
       await record(
         () => ({
           operation: 'consent.withdraw',
@@ -315,13 +348,34 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
           purpose,
           outcome: 'done',
           error: null,
-          counts: { withdrawn },
+          counts: { withdrawn, files: deleted.length },
         }),
         async (trx) => {
           withdrawn = await consents.withdraw(subject.id, purpose, trx);
+          // What was kept only under this consent goes with it: the raw uploads kept under
+          // keep-metadata, and everything stored when storage rests on consent.
+          const held = await images.list(subject.id, trx);
+          deleted =
+            purpose === 'keep-metadata'
+              ? held.filter((image) => image.variant === 'raw')
+              : purpose === 'storage' && settings.consentBased.has('storage')
+                ? held
+                : [];
+          await images.remove(deleted, trx);
         },
       );
-      return withdrawn;
+      const hooks = await callPurgeHooks(
+        config.purgeHooks ?? [],
+        { event: 'withdrawal', images: deleted.map(({ id, variant }) => ({ id, variant })) },
+        config.hookSettings,
+      );
+      if (hooks.length > 0) await auditHooks({ record, actor }, subject.pseudonym, hooks);
+      return {
+        withdrawn,
+        imagesDeleted: new Set(deleted.map((image) => image.id)).size,
+        filesDeleted: deleted.length,
+        hooks,
+      };
     },
     async consentsOf(subjectId) {
       const subject = await found(subjectId);
@@ -468,6 +522,10 @@ interface Settings {
   readonly pool: WorkerPool | undefined;
 }
 
+/** The consent (or consents) an operation rested on, as the audit entry holds it. */
+const consentField = (ids: readonly string[]) =>
+  ids.length === 0 ? null : ids.length === 1 ? (ids[0] ?? null) : [...ids];
+
 const expiry = (days: number | null) =>
   days === null ? null : new Date(Date.now() + days * 86_400_000).toISOString();
 
@@ -480,7 +538,7 @@ async function ingest(
   const basis = checkBasis(request.legalBasis ?? settings.defaultBasis);
   const policy = checkPolicy({ keep: request.keep ?? ['orientation', 'icc'] });
   let pseudonym: string | null = null;
-  let consent: string | null = null;
+  const relied: string[] = [];
   const prepared: ImageTable[] = [];
   let committed = false;
   try {
@@ -500,7 +558,7 @@ async function ingest(
       needed.add('keep-metadata');
     for (const each of needed) {
       const id = await parts.consents.require(subject.id, each, basis, settings.consentBased);
-      consent ??= id;
+      if (id !== null) relied.push(id);
     }
     // threats: inspect reports them (the report keeps no values); the strip removes what
     // carries them
@@ -581,7 +639,7 @@ async function ingest(
         formats: prepared.map((row) => row.format),
         stripped,
         basis,
-        consent,
+        consent: consentField(relied),
         outcome: 'done',
         error: null,
         counts: { variants: prepared.length, findings: report.findings.length },
@@ -608,13 +666,19 @@ async function ingest(
     if (committed) throw error;
     // A refusal stores nothing: the blobs written before it go again.
     parts.images.discard(prepared);
+    // Refused before the subject was looked up (the format, the size): an existing subject
+    // still sees the refusal in their history.
+    pseudonym ??= await parts.subjects
+      .find(request.subjectId)
+      .then((subject) => subject?.pseudonym ?? null)
+      .catch(() => null);
     await parts.record({
       operation: 'ingest',
       actor: settings.actor,
       subject: pseudonym,
       purpose,
       basis,
-      consent,
+      consent: consentField(relied),
       outcome: 'refused',
       error: error instanceof PixwardenError ? error.code : 'uncoded',
     });

@@ -12,8 +12,8 @@ import type { ImageRegistry, StoredImage } from './images.js';
 export interface SweepReport {
   /** Images with something deleted. */
   readonly images: number;
-  /** Originals and variants deleted. */
-  readonly deleted: number;
+  /** Stored files (originals, raw uploads, variants) deleted. */
+  readonly files: number;
   readonly hooks: readonly HookOutcome[];
 }
 
@@ -54,5 +54,5 @@ export async function sweepRetention(now: Date, parts: SweepParts): Promise<Swee
     parts.hookSettings,
   );
   if (hooks.length > 0) await auditHooks(parts, null, hooks);
-  return { images: byImage.size, deleted: expired.length, hooks };
+  return { images: byImage.size, files: expired.length, hooks };
 }

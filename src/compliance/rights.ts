@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import yazl from 'yazl';
+import { PixwardenError } from '../errors.js';
 import type { AuditTrail } from './audit.js';
 import type { ConsentRecord } from './consent.js';
 import type { ImageRegistry, StoredImage } from './images.js';
@@ -55,7 +56,7 @@ const EXTENSIONS: Record<string, string> = {
 
 export interface ExportReport {
   readonly file: string;
-  /** Images (originals and variants) in the zip. */
+  /** Images in the zip (each an original, and its raw upload and variants when kept). */
   readonly images: number;
   /** Every file in the zip but the manifest, with its SHA-256. */
   readonly files: readonly {
@@ -63,6 +64,8 @@ export interface ExportReport {
     readonly bytes: number;
     readonly sha256: string;
   }[];
+  /** Stored images whose blob was not found: recorded, but not in the zip. */
+  readonly missing: readonly { readonly id: string; readonly variant: string }[];
 }
 
 export interface ExportParts {
@@ -90,11 +93,23 @@ export async function exportSubject(
   const target = checkTarget(file, parts.dataDir, overwrite ? 'replace' : 'create');
   const stored = await parts.images.list(subject.id);
   const contents: { path: string; bytes: Buffer }[] = [];
-  for (const image of stored)
+  const missing: { id: string; variant: string }[] = [];
+  for (const image of stored) {
+    let bytes: Buffer;
+    try {
+      bytes = await parts.images.read(subject, image.id, image.variant);
+    } catch (error: unknown) {
+      // A blob lost (a disk error, a crash before a repair) must not keep the rest from the
+      // person: it is named in the manifest instead.
+      if (!(error instanceof PixwardenError && error.code === 'ERR_INPUT_NOT_FOUND')) throw error;
+      missing.push({ id: image.id, variant: image.variant });
+      continue;
+    }
     contents.push({
       path: `images/${image.id}/${image.variant}.${EXTENSIONS[image.format] ?? 'bin'}`,
-      bytes: await parts.images.read(subject, image.id, image.variant),
+      bytes,
     });
+  }
   const json = (value: unknown) => Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
   contents.push({ path: 'images.json', bytes: json(stored.map(describe)) });
   contents.push({ path: 'consents.json', bytes: json(parts.consents) });
@@ -108,10 +123,11 @@ export async function exportSubject(
     subject: subject.pseudonym,
     created: new Date().toISOString(),
     files,
+    missing,
   };
   contents.push({ path: 'manifest.json', bytes: json(manifest) });
   await writeZip(target, contents);
-  return { file, images: stored.length, files };
+  return { file, images: new Set(stored.map((image) => image.id)).size, files, missing };
 }
 
 function describe(image: StoredImage) {

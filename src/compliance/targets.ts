@@ -57,7 +57,7 @@ export function checkTarget(file: string, dataDir: string, mode: TargetMode): st
   if (!info.isFile())
     throw pixwardenError('ERR_OUTPUT_CONFLICT', `${file} exists and is not a regular file`);
   if (mode === 'create')
-    throw pixwardenError('ERR_OUTPUT_EXISTS', `${file} exists (overwrite it explicitly)`);
+    throw pixwardenError('ERR_OUTPUT_EXISTS', `${file} exists (--overwrite replaces it)`);
   return target;
 }
 

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { CASES, CORPUS, exiftool, runCli } from '../helpers.js';
+import { CASES, CORPUS, ROOT, exiftool, runCli } from '../helpers.js';
 import { problemsOf } from '../structure-tags.js';
 import { freshDatabase } from './databases.js';
 
@@ -68,7 +68,7 @@ describe('the compliance commands', () => {
     const refused = cli(env, ['ingest', PHOTO, '--subject', 'a', '--json']);
     expect(refused.status).toBe(1);
     expect(refused.json).toMatchObject([
-      { file: PHOTO, status: 'refused', error: { code: 'ERR_CONSENT_REQUIRED' } },
+      { input: PHOTO, status: 'refused', error: { code: 'ERR_CONSENT_REQUIRED' } },
     ]);
     expect(statSync(path.join(env.PIXWARDEN_DATA_DIR, 'master.key')).mode & 0o777).toBe(0o600);
   });
@@ -95,7 +95,7 @@ describe('the compliance commands', () => {
     });
     const ingest = cli(env, ['ingest', CORPUS, '--subject', 'corpus-owner', '--json']);
     const records = ingest.json as {
-      file: string;
+      input: string;
       status: string;
       imageId?: string;
       error?: { code: string };
@@ -171,12 +171,13 @@ describe('the compliance commands', () => {
     expect(run('consent', 'show', '--subject', 'b').json).toMatchObject([{ purpose: 'storage' }]);
     expect(run('consent', 'withdraw', '--subject', 'b', '--purpose', 'storage')).toMatchObject({
       status: 0,
-      json: { purpose: 'storage', withdrawn: 1 },
+      // Storage rests on consent by default: what was stored under it goes.
+      json: { purpose: 'storage', withdrawn: 1, imagesDeleted: 1, filesDeleted: 1 },
     });
     expect(run('keys', 'rotate')).toMatchObject({ status: 0, json: { subjects: 1 } });
     expect(run('retention', 'sweep')).toMatchObject({
       status: 0,
-      json: { images: 0, deleted: 0, hooks: [] },
+      json: { images: 0, files: 0, hooks: [] },
     });
     expect(run('repair')).toMatchObject({
       status: 0,
@@ -184,7 +185,7 @@ describe('the compliance commands', () => {
     });
     expect(run('subject', 'erase', 'b')).toMatchObject({
       status: 0,
-      json: { found: true, imagesDeleted: 1, left: { images: 0, blobs: 0, keys: 0 } },
+      json: { found: true, imagesDeleted: 0, left: { images: 0, blobs: 0, keys: 0 } },
     });
     expect(run('subject', 'erase', 'b')).toMatchObject({ status: 0, json: { found: false } });
     expect(run('subject', 'history', 'b').json).toEqual([]);
@@ -360,5 +361,33 @@ describe('the compliance commands, refusing what would do harm', () => {
       expect(result.stderr).not.toContain('secret');
     }
     expect(run('audit', 'verify')).toMatchObject({ status: 0, json: { valid: true } });
+  });
+
+  it('answers from no store but the one named: no data, no fallback, nothing made', () => {
+    const env = { PIXWARDEN_DATA_DIR: dataDir() };
+    for (const args of [
+      ['subject', 'history', 'x'],
+      ['consent', 'show', '--subject', 'x'],
+      ['audit', 'verify'],
+      ['subject', 'erase', 'x'],
+    ]) {
+      const result = cli(env, [...args, '--json']);
+      expect(result.status, args.join(' ')).toBe(1);
+      expect(result.json).toMatchObject({ error: { code: 'ERR_INPUT_NOT_FOUND' } });
+    }
+    const mysql = cli({ ...env, PIXWARDEN_DATABASE_URL: 'mysql://x' }, ['audit', 'verify']);
+    expect(mysql.status).toBe(2);
+    expect(mysql.stderr).toMatch(/postgres:\/\//);
+    expect(existsSync(env.PIXWARDEN_DATA_DIR)).toBe(false);
+  });
+
+  it('writes the trail to standard output with -o -', () => {
+    const { env } = setUp();
+    const result = cli(env, ['audit', 'export', '-o', '-']);
+    expect(result.status).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    // The consent and the ingest.
+    expect(lines.map((line) => (JSON.parse(line) as { seq: number }).seq)).toEqual([1, 2]);
+    expect(existsSync(path.join(ROOT, '-'))).toBe(false);
   });
 });

@@ -61,7 +61,8 @@ describe.each(DIALECTS)('erasure on %s', (kind) => {
     const report = await pipeline.erase('ben');
     expect(report).toEqual({
       found: true,
-      imagesDeleted: 6,
+      imagesDeleted: 3,
+      filesDeleted: 6,
       consentsWithdrawn: 0,
       hooks: [],
       left: { images: 0, blobs: 0, keys: 0 },
