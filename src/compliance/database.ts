@@ -206,7 +206,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     await database.close();
     throw pixwardenError(
       'ERR_IO',
-      `the database could not be migrated: ${error instanceof Error ? error.message : 'unknown error'}`,
+      `the database could not be opened or migrated: ${error instanceof Error ? error.message : 'unknown error'}`,
     );
   }
   return database;
