@@ -279,3 +279,13 @@ export function tiff(entries: readonly { tag: number; value: number | string }[]
   });
   return Buffer.concat([head, ...extra]);
 }
+
+/** Refusals of a real file that a person would accept: it is broken, or not an image we read. */
+export const ACCEPTABLE_REFUSALS: ReadonlySet<string> = new Set([
+  'ERR_MALFORMED',
+  'ERR_TRUNCATED',
+  'ERR_CRC_MISMATCH',
+  'ERR_UNSUPPORTED_FORMAT',
+  'ERR_FORMAT_NOT_ALLOWED',
+  'ERR_EMPTY_INPUT',
+]);

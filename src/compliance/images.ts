@@ -177,13 +177,7 @@ export class ImageRegistry {
    */
   async remove(images: readonly StoredImage[], trx?: Kysely<Tables>): Promise<number> {
     for (const image of images) this.blobs.remove(image.id, image.variant);
-    const db = trx ?? this.database.db;
-    for (const image of images)
-      await db
-        .deleteFrom('images')
-        .where('id', '=', image.id)
-        .where('variant', '=', image.variant)
-        .execute();
+    await forgetRecords(trx ?? this.database.db, images);
     return images.length;
   }
 
@@ -227,14 +221,7 @@ export class ImageRegistry {
     }
     const lost = rows.filter((row) => !onDisk.has(`${row.id}.${row.variant}`));
     const repaired = { blobs, temporary, records: lost.length };
-    const forget = async (trx: Kysely<Tables>) => {
-      for (const row of lost)
-        await trx
-          .deleteFrom('images')
-          .where('id', '=', row.id)
-          .where('variant', '=', row.variant)
-          .execute();
-    };
+    const forget = (trx: Kysely<Tables>) => forgetRecords(trx, lost);
     // The records go in one transaction with the entry that audits the repair.
     if (audit !== undefined && blobs + temporary + lost.length > 0) await audit(repaired, forget);
     else await forget(this.database.db);
@@ -249,4 +236,17 @@ export interface Repaired {
   readonly temporary: number;
   /** Records whose blob was gone. */
   readonly records: number;
+}
+
+/** Deletes the records of images (their blobs are the caller's business). */
+async function forgetRecords(
+  db: Kysely<Tables>,
+  images: readonly { readonly id: string; readonly variant: string }[],
+): Promise<void> {
+  for (const image of images)
+    await db
+      .deleteFrom('images')
+      .where('id', '=', image.id)
+      .where('variant', '=', image.variant)
+      .execute();
 }

@@ -118,6 +118,19 @@ export class Subjects {
     }
   }
 
+  /** The master key that opens the lookup key as `trx` sees it (read afresh if need be). */
+  private async masterInForce(trx: Kysely<Tables>): Promise<Buffer> {
+    const secret = await trx
+      .selectFrom('secrets')
+      .select('sealed')
+      .where('name', '=', lookupSecret)
+      .executeTakeFirstOrThrow();
+    return this.withMaster((candidate) => {
+      open(candidate, Buffer.from(secret.sealed, 'base64'), `secret\n${lookupSecret}`).fill(0);
+      return candidate;
+    });
+  }
+
   /**
    * The subject the caller calls `callerId`, made now if there is none. A new subject's key is
    * sealed as the only writer, after checking that the master key is still the one in force,
@@ -130,15 +143,7 @@ export class Subjects {
     const key = newKey();
     const lookup = this.lookupOf(checkCallerId(callerId));
     await this.database.exclusive(async (trx) => {
-      const secret = await trx
-        .selectFrom('secrets')
-        .select('sealed')
-        .where('name', '=', lookupSecret)
-        .executeTakeFirstOrThrow();
-      const master = this.withMaster((candidate) => {
-        open(candidate, Buffer.from(secret.sealed, 'base64'), `secret\n${lookupSecret}`).fill(0);
-        return candidate;
-      });
+      const master = await this.masterInForce(trx);
       await trx
         .insertInto('subjects')
         .values({
@@ -227,15 +232,7 @@ export class Subjects {
     newMaster: Buffer,
     trx: Kysely<Tables>,
   ): Promise<{ count: number; done: () => void }> {
-    const secret = await trx
-      .selectFrom('secrets')
-      .select('sealed')
-      .where('name', '=', lookupSecret)
-      .executeTakeFirstOrThrow();
-    const master = this.withMaster((candidate) => {
-      open(candidate, Buffer.from(secret.sealed, 'base64'), `secret\n${lookupSecret}`).fill(0);
-      return candidate;
-    });
+    const master = await this.masterInForce(trx);
     const rows = await trx
       .selectFrom('subjects')
       .select(['id', 'lookup', 'sealed_key'])

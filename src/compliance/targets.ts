@@ -19,6 +19,7 @@ import {
 import path from 'node:path';
 import { PixwardenError, pixwardenError } from '../errors.js';
 import { syncFolder } from '../fsync.js';
+import { processAlive } from '../processes.js';
 
 /** How a target may be written: a new file, a new or replaced one, or appended to. */
 export type TargetMode = 'create' | 'replace' | 'append';
@@ -81,16 +82,6 @@ export function openForAppend(file: string, dataDir: string): number {
 const temporaryOf = (base: string) =>
   new RegExp(`^\\.${base.replace(/[^A-Za-z0-9]/g, '\\$&')}\\.tmp-(\\d+)-[0-9a-f]+$`);
 
-/** Whether a process with this id is alive. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error: unknown) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Writes `target` (from `checkTarget`) whole: `write` fills a temporary file beside it (mode
  * 0600, named with this process's id), which is fsynced and renamed over it. Temporary files
@@ -107,7 +98,7 @@ export async function writeWhole(
   const pattern = temporaryOf(base);
   for (const name of readdirSync(folder)) {
     const match = pattern.exec(name);
-    if (match !== null && !alive(Number(match[1])))
+    if (match !== null && !processAlive(Number(match[1])))
       rmSync(path.join(folder, name), { force: true });
   }
   const temp = path.join(folder, `.${base}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);

@@ -24,6 +24,7 @@ import { ERROR_CATALOGUE, pixwardenError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { launchFor } from './sandbox.js';
 import type { Launch, SandboxMode } from './sandbox.js';
+import { processAlive } from '../processes.js';
 
 export interface PoolOptions {
   /** Worker processes. Default: one per core. */
@@ -133,7 +134,7 @@ function sweepExchanges(parent: string): void {
     const match = /^pixwarden-pool-(\d+)-/.exec(name);
     if (match === null) continue;
     const pid = Number(match[1]);
-    if (pid === process.pid || alive(pid)) continue;
+    if (pid === process.pid || processAlive(pid)) continue;
     const folder = path.join(parent, name);
     try {
       if (statSync(folder).uid !== process.getuid?.()) continue;
@@ -141,15 +142,6 @@ function sweepExchanges(parent: string): void {
     } catch {
       // Another process swept it first.
     }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error: unknown) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -21,6 +21,7 @@ import type { Subject } from '../../src/compliance/subjects.js';
 import { CASES } from '../helpers.js';
 import { DIALECTS, freshDatabase } from './databases.js';
 import type { Opened } from './databases.js';
+import { random } from '../hostile/generate.js';
 
 const LOOP = path.join(path.dirname(fileURLToPath(import.meta.url)), 'ingest-loop.mjs');
 const PHOTOS = [
@@ -39,18 +40,6 @@ const MAX_DELAY_MS = 400;
 /** A child starts (sharp, the worker pool, the database) and ingests once within this. */
 const FIRST_INGEST_MS = 20_000;
 const SEED = Number(process.env.PIXWARDEN_CRASH_SEED ?? randomInt(2 ** 31));
-
-/** mulberry32: small, seedable, good enough to spread kill moments. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** Children still running: killed in afterAll whatever happened. */
 const children = new Set<ChildProcess>();
@@ -240,7 +229,7 @@ describe.each(DIALECTS)('a SIGKILL during ingests on %s', (kind) => {
 
   it('leaves no partial blob, no row without its blob, and a chain that verifies', async () => {
     const seed = SEED + DIALECTS.indexOf(kind);
-    const random = generator(seed);
+    const next = random(seed);
     const rounds: string[] = [];
     onTestFailed(() => {
       console.error(
@@ -250,7 +239,7 @@ describe.each(DIALECTS)('a SIGKILL during ingests on %s', (kind) => {
     const committed = new Set<string>();
     let originals = 0;
     for (let round = 0; round < ROUNDS[kind]; round++) {
-      const delay = Math.floor(random() * (MAX_DELAY_MS + 1));
+      const delay = Math.floor(next() * (MAX_DELAY_MS + 1));
       const killed = `killed ${delay} ms after the first ingest`;
       rounds.push(killed);
       const ingested = await crashOnce(

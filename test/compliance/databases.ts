@@ -10,6 +10,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { openDatabase } from '../../src/compliance/database.js';
 import type { Database } from '../../src/compliance/database.js';
+import { createPipeline } from '../../src/compliance/pipeline.js';
+import type { Pipeline, PipelineConfig } from '../../src/compliance/pipeline.js';
 
 /** The server the test command makes sure of; `PIXWARDEN_TEST_POSTGRES` to use another. */
 export const POSTGRES_URL =
@@ -83,4 +85,23 @@ export async function freshDatabase(kind: (typeof DIALECTS)[number]): Promise<Op
       }
     },
   };
+}
+
+/**
+ * A pipeline on a new database of the given kind: the database made by `freshDatabase`, then
+ * opened by the pipeline itself (with its own connection), as a service would.
+ */
+export async function freshPipeline(
+  kind: (typeof DIALECTS)[number],
+  config: Omit<PipelineConfig, 'dataDir' | 'databaseUrl'> = {},
+): Promise<{ opened: Opened; pipeline: Pipeline; config: PipelineConfig }> {
+  const opened = await freshDatabase(kind);
+  const url = await opened.url();
+  await opened.database.close();
+  const full: PipelineConfig = {
+    dataDir: opened.dataDir,
+    ...(url === undefined ? {} : { databaseUrl: url }),
+    ...config,
+  };
+  return { opened, pipeline: await createPipeline(full), config: full };
 }

@@ -6,11 +6,10 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPipeline } from '../../src/compliance/pipeline.js';
 import type { Pipeline } from '../../src/compliance/pipeline.js';
 import { WorkerPool } from '../../src/pool/pool.js';
 import { CASES } from '../helpers.js';
-import { DIALECTS, freshDatabase } from './databases.js';
+import { DIALECTS, freshPipeline } from './databases.js';
 import type { Opened } from './databases.js';
 
 const PHOTOS = [
@@ -26,16 +25,11 @@ describe.each(DIALECTS)('erasure on %s', (kind) => {
   const pool = new WorkerPool({ size: 1 });
 
   beforeAll(async () => {
-    opened = await freshDatabase(kind);
-    const url = await opened.url();
-    await opened.database.close();
-    pipeline = await createPipeline({
-      dataDir: opened.dataDir,
-      ...(url === undefined ? {} : { databaseUrl: url }),
+    ({ opened, pipeline } = await freshPipeline(kind, {
       consentPurposes: [],
       variants: [{ name: 'thumb', width: 32, height: 32, format: 'webp' }],
       pool,
-    });
+    }));
     for (const person of PEOPLE)
       for (const photo of PHOTOS) await pipeline.ingest({ subjectId: person, bytes: photo });
   }, 60_000);

@@ -6,12 +6,11 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPipeline } from '../../src/compliance/pipeline.js';
 import type { Pipeline } from '../../src/compliance/pipeline.js';
 import { verifyClean } from '../../src/index.js';
 import { WorkerPool } from '../../src/pool/pool.js';
 import { CASES } from '../helpers.js';
-import { DIALECTS, freshDatabase } from './databases.js';
+import { DIALECTS, freshPipeline } from './databases.js';
 import type { Opened } from './databases.js';
 
 const PHOTO = readFileSync(path.join(CASES, 'inputs', '01-exif-thumb-uncropped.jpg'));
@@ -23,16 +22,10 @@ describe.each(DIALECTS)('the pipeline on %s', (kind) => {
   const pool = new WorkerPool({ size: 1 });
 
   beforeAll(async () => {
-    opened = await freshDatabase(kind);
-    // The pipeline opens its own connection to the same database.
-    const url = kind === 'postgres' ? await opened.url() : undefined;
-    await opened.database.close();
-    pipeline = await createPipeline({
-      dataDir: opened.dataDir,
-      ...(url === undefined ? {} : { databaseUrl: url }),
+    ({ opened, pipeline } = await freshPipeline(kind, {
       variants: [{ name: 'thumb', width: 64, height: 64, format: 'webp' }],
       pool,
-    });
+    }));
   });
   afterAll(async () => {
     await pipeline.close();
@@ -122,15 +115,10 @@ describe.each(DIALECTS)('an ingest racing an erasure or a withdrawal, on %s', (k
   const pool = new GatedPool({ size: 1 });
 
   beforeAll(async () => {
-    opened = await freshDatabase(kind);
-    const url = await opened.url();
-    await opened.database.close();
-    pipeline = await createPipeline({
-      dataDir: opened.dataDir,
-      ...(url === undefined ? {} : { databaseUrl: url }),
+    ({ opened, pipeline } = await freshPipeline(kind, {
       variants: [{ name: 'thumb', width: 32, height: 32, format: 'webp' }],
       pool,
-    });
+    }));
   });
   afterAll(async () => {
     await pipeline.close();

@@ -21,6 +21,7 @@ import { WorkerPool } from '../../src/pool/pool.js';
 import { verifyClean } from '../../src/index.js';
 import { sniffImage } from '../../src/detect.js';
 import { CASES } from '../helpers.js';
+import { random } from '../hostile/generate.js';
 import { DIALECTS, freshDatabase } from './databases.js';
 import type { Opened } from './databases.js';
 
@@ -36,18 +37,6 @@ const PHOTOS = [
 const GRANT = { policyVersion: '2026-01', method: 'web-form', collector: 'test' };
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
-/** A small seeded generator, so that a failing run can be repeated from its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Unpacks a zip with Python's zipfile: every member's bytes, and its mode. */
 function unzip(file: string): Map<string, { bytes: Buffer; mode: number }> {
