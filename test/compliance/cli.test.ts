@@ -4,12 +4,13 @@
  * original, a tampered and a cut-off trail found by `audit verify`, an exported trail checked
  * without pixwarden, and the same commands on PostgreSQL.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   existsSync,
   mkdtempSync,
   readFileSync,
+  readdirSync,
   renameSync,
   statSync,
   writeFileSync,
@@ -18,7 +19,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { ACCEPTABLE_REFUSALS, CASES, CORPUS, ROOT, exiftool, runCli } from '../helpers.js';
+import { ACCEPTABLE_REFUSALS, CASES, CLI, CORPUS, ROOT, exiftool, runCli } from '../helpers.js';
 import { problemsOf } from '../structure-tags.js';
 import { freshDatabase } from './databases.js';
 
@@ -384,4 +385,38 @@ describe('the compliance commands, refusing what would do harm', () => {
     expect(lines.map((line) => (JSON.parse(line) as { seq: number }).seq)).toEqual([1, 2]);
     expect(existsSync(path.join(ROOT, '-'))).toBe(false);
   });
+
+  it('stops an ingest between two files on Ctrl-C, with 130, leaving no photo in /dev/shm', async () => {
+    const { env, run } = setUp();
+    const config = path.join(path.dirname(env.PIXWARDEN_DATA_DIR), 'config.json');
+    // A stored variant, so that the worker pool (and its folder in /dev/shm) is in use.
+    writeFileSync(config, JSON.stringify({ compliance: { variants: ['thumb'] } }));
+    const child = spawn(
+      process.execPath,
+      [CLI, 'ingest', path.join(CASES, 'inputs'), CORPUS, '--subject', 'r', '--config', config],
+      { env: { ...process.env, ...env, NODE_NO_WARNINGS: '1' } },
+    );
+    let stored = 0;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stored += chunk
+        .toString()
+        .split('\n')
+        .filter((line) => line.includes('stored as')).length;
+      if (stored >= 2) child.kill('SIGINT');
+    });
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(status).toBe(130);
+    expect(
+      readdirSync('/dev/shm').filter((name) => name.startsWith(`pixwarden-pool-${child.pid}-`)),
+    ).toEqual([]);
+    // What was stored is whole, and audited: the trail holds one done ingest per stored image.
+    const history = run('subject', 'history', 'r').json as { operation: string; outcome: string }[];
+    const done = history.filter(
+      (entry) => entry.operation === 'ingest' && entry.outcome === 'done',
+    );
+    expect(done.length).toBeGreaterThanOrEqual(3);
+    expect(done.length).toBeLessThan(200);
+    expect(run('repair')).toMatchObject({ json: { blobs: 0, records: 0 } });
+    expect(run('audit', 'verify')).toMatchObject({ status: 0, json: { valid: true } });
+  }, 120_000);
 });
