@@ -259,7 +259,8 @@ async function runCommand(
       'ERR_INPUT_NOT_FOUND',
       `there is no pixwarden data in ${dataDir} (set PIXWARDEN_DATA_DIR, or compliance.dataDir in the configuration)`,
     );
-  const stop = new IngestStop();
+  // Only an ingest of many files has a place to stop between; the others end on Ctrl-C.
+  const stop = new IngestStop(command === 'ingest');
   const pipeline = await createPipeline({
     ...(settings.dataDir === undefined || process.env.PIXWARDEN_DATA_DIR !== undefined
       ? {}
@@ -310,7 +311,8 @@ class IngestStop {
     this.signal = signal;
   };
 
-  constructor() {
+  constructor(listening: boolean) {
+    if (!listening) return;
     process.on('SIGINT', this.handler);
     process.on('SIGTERM', this.handler);
   }
