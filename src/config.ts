@@ -72,7 +72,11 @@ const complianceSchema = z.strictObject({
   checkpoints: z
     .strictObject({
       every: z.int().positive().optional(),
-      intervalSeconds: z.number().positive().optional(),
+      intervalSeconds: z
+        .number()
+        .min(0.1)
+        .max(20 * 86_400)
+        .optional(),
       file: z.string().min(1).optional(),
     })
     .optional(),

@@ -191,6 +191,18 @@ function needed(flag: string, text: unknown, why: string): string {
 }
 
 /**
+ * A subject id from the command line. Node reads arguments as UTF-8 and turns bytes that are
+ * not into U+FFFD, so two different ids could arrive as one: such an id is refused.
+ */
+function subjectArgument(text: string): string {
+  if (text.includes('\uFFFD'))
+    throw new UsageError(
+      'the subject id is not valid UTF-8 (or holds U+FFFD): give it as UTF-8 text',
+    );
+  return text;
+}
+
+/**
  * Runs one compliance command; `limits` are the CLI's (flags and PIXWARDEN_* variables). With
  * `--json`, a refusal of the whole command is also printed as `{ "error": { code, message } }`.
  */
@@ -250,11 +262,18 @@ async function runCommand(
   // Only what records something new may make a store; the others, pointed at a folder that
   // holds none (a typo, a missing variable), would answer from an empty one.
   const makes = command === 'ingest' || (command === 'consent' && action === 'grant');
-  if (
-    !makes &&
-    (databaseUrl === undefined || databaseUrl === '') &&
-    !existsSync(path.join(dataDir, 'pixwarden.db'))
-  )
+  if (databaseUrl !== undefined && databaseUrl !== '' && !/^postgres(ql)?:\/\//.test(databaseUrl))
+    throw pixwardenError(
+      'ERR_INVALID_ARGUMENT',
+      'PIXWARDEN_DATABASE_URL must be a postgres:// (or postgresql://) URL; leave it unset for SQLite in the data folder',
+    );
+  const holds =
+    databaseUrl === undefined || databaseUrl === ''
+      ? existsSync(path.join(dataDir, 'pixwarden.db'))
+      : // With PostgreSQL the folder holds the keys: without them, a store would be made.
+        existsSync(path.join(dataDir, 'master.key')) ||
+        (process.env.PIXWARDEN_MASTER_KEY ?? '') !== '';
+  if (!makes && !holds)
     throw pixwardenError(
       'ERR_INPUT_NOT_FOUND',
       `there is no pixwarden data in ${dataDir} (set PIXWARDEN_DATA_DIR, or compliance.dataDir in the configuration)`,
@@ -342,7 +361,7 @@ function plan(
   switch (command) {
     case 'ingest': {
       if (positionals.length === 0) throw new UsageError('ingest needs at least one file');
-      const subject = needed('--subject ID', values.subject, 'ingest');
+      const subject = subjectArgument(needed('--subject ID', values.subject, 'ingest'));
       const purpose =
         values.purpose === undefined ? undefined : choice('--purpose', values.purpose, PURPOSES);
       const basis =
@@ -358,7 +377,9 @@ function plan(
     }
     case 'consent': {
       noMore();
-      const subject = needed('--subject ID', values.subject, `consent ${action ?? ''}`);
+      const subject = subjectArgument(
+        needed('--subject ID', values.subject, `consent ${action ?? ''}`),
+      );
       if (action === 'show') {
         const purpose =
           values.purpose === undefined ? null : choice('--purpose', values.purpose, PURPOSES);
@@ -406,8 +427,10 @@ function plan(
       };
     }
     case 'subject': {
-      const id = positionals.shift();
-      if (id === undefined) throw new UsageError(`subject ${action ?? ''} needs the subject's ID`);
+      const given = positionals.shift();
+      if (given === undefined)
+        throw new UsageError(`subject ${action ?? ''} needs the subject's ID`);
+      const id = subjectArgument(given);
       noMore();
       if (action === 'history')
         return async (pipeline) => {

@@ -16,6 +16,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -24,6 +25,9 @@ import { syncFolder } from '../fsync.js';
 import { openBlob, sealBlob } from './crypto.js';
 
 const safeName = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The file that says a folder is this store (and not an empty mount point). */
+const markerName = '.pixwarden-blobs';
 
 /** What a blob is bound to: it opens only as this object's this variant. */
 export function blobContext(objectId: string, variant: string): string {
@@ -94,9 +98,19 @@ export class BlobStore {
     }
   }
 
-  /** Whether the store's folder exists. */
+  /**
+   * Whether the store's folder is there: its marker file, written when the store was made,
+   * is. A folder that is missing or empty (a volume not mounted) has none.
+   */
   present(): boolean {
-    return statSync(this.root, { throwIfNoEntry: false })?.isDirectory() === true;
+    return statSync(path.join(this.root, markerName), { throwIfNoEntry: false })?.isFile() === true;
+  }
+
+  /** Makes the store's folder and its marker (for a registry that records no image yet). */
+  initialise(): void {
+    mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    writeFileSync(path.join(this.root, markerName), 'pixwarden blob store\n', { mode: 0o600 });
+    syncFolder(this.root);
   }
 
   /**

@@ -201,7 +201,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       'the database URL must be a postgres:// (or postgresql://) URL; leave it unset for SQLite in the data folder',
     );
   const database = url !== undefined ? await openPostgres(url) : await openSqlite(options.dataDir);
-  const { error } = await new Migrator({ db: database.db, provider }).migrateToLatest();
+  // Several processes opening a new SQLite file at once race to create its tables (the
+  // migrator's own lock table is one of them): the losers find them made, and look again.
+  let { error } = await new Migrator({ db: database.db, provider }).migrateToLatest();
+  for (let attempt = 0; error !== undefined && attempt < 10; attempt++) {
+    if (!(error instanceof Error && /already exists|locked|busy/i.test(error.message))) break;
+    await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));
+    ({ error } = await new Migrator({ db: database.db, provider }).migrateToLatest());
+  }
   if (error !== undefined) {
     await database.close();
     throw pixwardenError(
@@ -213,7 +220,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 /** How long a writer waits for another (a key rotation of many subjects takes a while). */
-const busyTimeoutMs = 30_000;
+export const SQLITE_BUSY_TIMEOUT_MS = 30_000;
 
 async function openSqlite(dataDir: string): Promise<Database> {
   const { default: SqliteDatabase } = await import('better-sqlite3');
@@ -229,7 +236,7 @@ async function openSqlite(dataDir: string): Promise<Database> {
     file.pragma('synchronous = FULL');
     file.pragma('secure_delete = ON');
     file.pragma('foreign_keys = ON');
-    file.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    file.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   } catch (error: unknown) {
     file?.close();
     throw pixwardenError(

@@ -14,6 +14,7 @@ import { sql } from 'kysely';
 import type { Recorder } from './audit.js';
 import type { BlobStore } from './blobs.js';
 import type { Consents } from './consent.js';
+import { SQLITE_BUSY_TIMEOUT_MS } from './database.js';
 import type { Database } from './database.js';
 import { callPurgeHooks } from './hooks.js';
 import type { HookOutcome, HookSettings, PurgeHook } from './hooks.js';
@@ -148,14 +149,21 @@ function blobId(name: string): string {
  */
 async function forgetDeletedBytes(database: Database): Promise<boolean> {
   if (database.dialect === 'sqlite') {
-    for (let attempt = 0; attempt < 25; attempt++) {
-      const { rows } = await sql<{ busy: number }>`pragma wal_checkpoint(truncate)`.execute(
-        database.db,
-      );
-      if (rows[0]?.busy === 0) return true;
-      await new Promise((resolve) => setTimeout(resolve, 200));
+    // Each attempt waits briefly, not the writers' long timeout: a checkpoint waiting on a
+    // reader holds the write lock, and every other writer with it.
+    await sql`pragma busy_timeout = 100`.execute(database.db);
+    try {
+      for (let attempt = 0; attempt < 25; attempt++) {
+        const { rows } = await sql<{ busy: number }>`pragma wal_checkpoint(truncate)`.execute(
+          database.db,
+        );
+        if (rows[0]?.busy === 0) return true;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return false;
+    } finally {
+      await sql.raw(`pragma busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`).execute(database.db);
     }
-    return false;
   }
   for (const table of ['subjects', 'images', 'consents'])
     await sql`vacuum ${sql.table(table)}`.execute(database.db);

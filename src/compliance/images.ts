@@ -66,7 +66,22 @@ export class ImageRegistry {
    * makes it part of the registry, `discard` removes the blob again. A blob written but never
    * recorded, as after a crash between the two, is an orphan that `orphans` finds.
    */
-  prepare(subject: Subject, image: NewImage): ImageTable {
+  async prepare(subject: Subject, image: NewImage): Promise<ImageTable> {
+    if (!this.blobs.present()) {
+      // No store folder: made now for a registry with no images; with images recorded, the
+      // folder is what is missing (a volume not mounted), and a new one would hide that.
+      const any = await this.database.db
+        .selectFrom('images')
+        .select('id')
+        .limit(1)
+        .executeTakeFirst();
+      if (any !== undefined)
+        throw pixwardenError(
+          'ERR_IO',
+          `the blob folder ${this.blobs.root} is missing (or is not the store: it has no marker) while images are recorded`,
+        );
+      this.blobs.initialise();
+    }
     const id = image.id ?? randomUUID().replaceAll('-', '');
     const dataKey = newKey();
     try {
@@ -108,7 +123,7 @@ export class ImageRegistry {
 
   /** Seals, stores and records one image. */
   async store(subject: Subject, image: NewImage): Promise<StoredImage> {
-    const row = this.prepare(subject, image);
+    const row = await this.prepare(subject, image);
     try {
       const [stored] = await this.record(this.database.db, [row]);
       if (stored === undefined) throw pixwardenError('ERR_IO', 'the image was not recorded');
@@ -201,7 +216,7 @@ export class ImageRegistry {
     if (rows.length > 0 && !this.blobs.present())
       throw pixwardenError(
         'ERR_IO',
-        `the blob folder ${this.blobs.root} is missing while ${rows.length} images are recorded: nothing was repaired`,
+        `the blob folder ${this.blobs.root} is missing (or is not the store: it has no marker) while ${rows.length} images are recorded: nothing was repaired`,
       );
     const recorded = new Set(rows.map((row) => `${row.id}.${row.variant}`));
     const onDisk = new Set<string>();

@@ -184,6 +184,9 @@ const defaultRepairGraceMs = 10 * 60 * 1000;
 
 const RESERVED_VARIANTS = new Set(['original', 'raw']);
 
+/** Twenty days, below the longest timer Node keeps (about 24.8 days). */
+export const MAX_CHECKPOINT_INTERVAL_SECONDS = 20 * 86_400;
+
 /** A hundred years: retention beyond it is keeping. (Dates past the year 9999 would not sort.) */
 export const MAX_RETENTION_DAYS = 36_500;
 
@@ -230,6 +233,13 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
     throw pixwardenError(
       'ERR_INVALID_ARGUMENT',
       'checkpoints.every must be a whole number above 0',
+    );
+  const interval = config.checkpoints?.intervalSeconds;
+  if (interval !== undefined && !(interval >= 0.1 && interval <= MAX_CHECKPOINT_INTERVAL_SECONDS))
+    throw pixwardenError(
+      'ERR_INVALID_ARGUMENT',
+      `checkpoints.intervalSeconds must be from 0.1 to ${MAX_CHECKPOINT_INTERVAL_SECONDS}, not ${String(interval)}`,
+      { value: String(interval), limit: MAX_CHECKPOINT_INTERVAL_SECONDS },
     );
   const database = await openDatabase({ dataDir, databaseUrl });
   let keys;
@@ -327,6 +337,12 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
           error: null,
         },
         async (trx) => {
+          // An erasure that came meanwhile wins: no consent is left on an erased subject.
+          if ((await subjects.live(subject.id, trx)) === 'erased')
+            throw pixwardenError(
+              'ERR_PROCESSING_RESTRICTED',
+              'the subject was erased while the consent was recorded',
+            );
           made = await consents.grant(subject.id, { collector: actor, ...grant }, trx, id);
         },
       );
@@ -449,7 +465,7 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
         ...(config.hookSettings === undefined ? {} : { hookSettings: config.hookSettings }),
       }),
     sweepRetention: (now = new Date()) =>
-      sweepRetention(now, {
+      sweepRetention(checkDate(now), {
         images,
         record,
         actor,
@@ -489,6 +505,12 @@ function warnCheckpoint(error: unknown): void {
     `a scheduled audit checkpoint was not made or written: ${error instanceof Error ? error.message : String(error)}`,
     { code: 'PIXWARDEN_CHECKPOINT_FAILED' },
   );
+}
+
+function checkDate(now: unknown): Date {
+  if (!(now instanceof Date) || Number.isNaN(now.getTime()))
+    throw pixwardenError('ERR_INVALID_ARGUMENT', 'the time of a sweep must be a valid Date');
+  return now;
 }
 
 /** Appends one line to an open file, durably. */
@@ -592,7 +614,7 @@ async function ingest(
         ? []
         : (await transform(clean.bytes, { ...options, variants: settings.variants })).outputs;
     // store: every blob written, then every record with the audit entry in one transaction
-    const original = parts.images.prepare(subject, {
+    const original = await parts.images.prepare(subject, {
       variant: 'original',
       format,
       width: clean.width,
@@ -604,7 +626,7 @@ async function ingest(
     const id = original.id;
     if (purpose === 'keep-metadata')
       prepared.push(
-        parts.images.prepare(subject, {
+        await parts.images.prepare(subject, {
           id,
           variant: 'raw',
           format,
@@ -616,7 +638,7 @@ async function ingest(
       );
     for (const output of variants)
       prepared.push(
-        parts.images.prepare(subject, {
+        await parts.images.prepare(subject, {
           id,
           variant: output.variant ?? 'variant',
           format: output.format,

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
+  fstatSync,
   fsyncSync,
   lstatSync,
   openSync,
@@ -15,6 +16,7 @@ import {
   realpathSync,
   renameSync,
   rmSync,
+  statSync,
 } from 'node:fs';
 import path from 'node:path';
 import { PixwardenError, pixwardenError } from '../errors.js';
@@ -44,11 +46,23 @@ export function checkTarget(file: string, dataDir: string, mode: TargetMode): st
   } catch {
     data = path.resolve(dataDir);
   }
-  if (target === data || target.startsWith(data + path.sep))
-    throw pixwardenError(
+  const inside = () =>
+    pixwardenError(
       'ERR_OUTPUT_CONFLICT',
       `${file} is inside the data folder ${dataDir}: write it elsewhere`,
     );
+  if (target === data || target.startsWith(data + path.sep)) throw inside();
+  // By identity too: the data folder (or its blob folder, which may live on another volume)
+  // can be reached by other paths, such as a bind mount.
+  const guarded = [data, path.join(data, 'blobs')].flatMap((each) => {
+    const info = statSync(each, { throwIfNoEntry: false });
+    return info === undefined ? [] : [`${info.dev}:${info.ino}`];
+  });
+  for (let up = folder; ; up = path.dirname(up)) {
+    const info = statSync(up, { throwIfNoEntry: false });
+    if (info !== undefined && guarded.includes(`${info.dev}:${info.ino}`)) throw inside();
+    if (path.dirname(up) === up) break;
+  }
   let info;
   try {
     info = lstatSync(target);
@@ -57,6 +71,9 @@ export function checkTarget(file: string, dataDir: string, mode: TargetMode): st
   }
   if (!info.isFile())
     throw pixwardenError('ERR_OUTPUT_CONFLICT', `${file} exists and is not a regular file`);
+  // A file with other names may be a key or the database under another one.
+  if (info.nlink > 1)
+    throw pixwardenError('ERR_OUTPUT_CONFLICT', `${file} has other hard links: write it elsewhere`);
   if (mode === 'create')
     throw pixwardenError('ERR_OUTPUT_EXISTS', `${file} exists (--overwrite replaces it)`);
   return target;
@@ -66,12 +83,22 @@ export function checkTarget(file: string, dataDir: string, mode: TargetMode): st
 export function openForAppend(file: string, dataDir: string): number {
   const target = checkTarget(file, dataDir, 'append');
   try {
-    return openSync(
+    const fd = openSync(
       target,
       constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
       0o600,
     );
+    // Checked again on what was opened: a link made since the check is refused too.
+    if (fstatSync(fd).nlink > 1) {
+      closeSync(fd);
+      throw pixwardenError(
+        'ERR_OUTPUT_CONFLICT',
+        `${file} has other hard links: write it elsewhere`,
+      );
+    }
+    return fd;
   } catch (error: unknown) {
+    if (error instanceof PixwardenError) throw error;
     throw pixwardenError(
       'ERR_IO',
       `${file} cannot be written (${(error as NodeJS.ErrnoException).code ?? 'error'})`,

@@ -8,9 +8,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   existsSync,
+  linkSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
+  rmSync,
   renameSync,
   statSync,
   writeFileSync,
@@ -263,6 +266,9 @@ describe('the compliance commands', () => {
         json: [{ status: 'stored' }],
       });
       expect(run('audit', 'verify')).toMatchObject({ json: { valid: true, entries: 2 } });
+      // Another folder, without the keys: a reading command makes no store of its own.
+      const stray = cli({ ...env, PIXWARDEN_DATA_DIR: dataDir() }, ['audit', 'verify', '--json']);
+      expect(stray).toMatchObject({ status: 1, json: { error: { code: 'ERR_INPUT_NOT_FOUND' } } });
       // The records are in PostgreSQL: the data folder holds no SQLite database.
       expect(existsSync(path.join(opened.dataDir, 'pixwarden.db'))).toBe(false);
       expect(run('subject', 'erase', 'pg')).toMatchObject({
@@ -299,6 +305,11 @@ describe('the compliance commands, refusing what would do harm', () => {
       expect(result.status, args.join(' ')).toBe(1);
       expect(codeOf(result), args.join(' ')).toBe('ERR_OUTPUT_CONFLICT');
     }
+    // Nor through another name of a key file.
+    const link = path.join(path.dirname(data), 'link');
+    linkSync(path.join(data, 'master.key'), link);
+    expect(codeOf(run('audit', 'checkpoint', '-o', link))).toBe('ERR_OUTPUT_CONFLICT');
+    expect(codeOf(run('audit', 'export', '-o', link, '--overwrite'))).toBe('ERR_OUTPUT_CONFLICT');
     expect(readFileSync(path.join(data, 'master.key')).equals(key)).toBe(true);
     const precious = path.join(path.dirname(data), 'precious.txt');
     writeFileSync(precious, 'keep me');
@@ -317,6 +328,14 @@ describe('the compliance commands, refusing what would do harm', () => {
     const refused = run('repair');
     expect(refused.status).toBe(1);
     expect(codeOf(refused)).toBe('ERR_IO');
+    // An empty folder in its place (a volume not mounted) is no store either: neither a
+    // repair nor an ingest takes it for one.
+    mkdirSync(path.join(data, 'blobs'));
+    expect(codeOf(run('repair'))).toBe('ERR_IO');
+    expect(run('ingest', PHOTO, '--subject', 'r').json).toMatchObject([
+      { status: 'refused', error: { code: 'ERR_IO' } },
+    ]);
+    rmSync(path.join(data, 'blobs'), { recursive: true });
     renameSync(path.join(data, 'blobs-away'), path.join(data, 'blobs'));
     const zip = path.join(path.dirname(data), 'r.zip');
     expect(run('subject', 'export', 'r', '-o', zip)).toMatchObject({
@@ -348,6 +367,7 @@ describe('the compliance commands, refusing what would do harm', () => {
       { purgeHooks: [{ url: 'file:///etc/passwd' }] },
       { purgeHooks: [{ url: 'http://127.0.0.1/', headers: { 'x-a': 'one\ntwo' } }] },
       { checkpoints: { every: 0 } },
+      { checkpoints: { intervalSeconds: 2_592_000 } },
     ]) {
       const config = path.join(path.dirname(data), 'config.json');
       writeFileSync(config, JSON.stringify({ compliance }));
@@ -370,6 +390,18 @@ describe('the compliance commands, refusing what would do harm', () => {
       expect(result.status, args.join(' ')).toBe(1);
       expect(result.json).toMatchObject({ error: { code: 'ERR_INPUT_NOT_FOUND' } });
     }
+    // An id that was not UTF-8 on the command line arrives with U+FFFD: refused, not merged.
+    const mangled = cli(env, [
+      'consent',
+      'grant',
+      '--subject',
+      'm\uFFFDller',
+      '--purpose',
+      'storage',
+      '--policy',
+      '1',
+    ]);
+    expect(mangled.status).toBe(2);
     const mysql = cli({ ...env, PIXWARDEN_DATABASE_URL: 'mysql://x' }, ['audit', 'verify']);
     expect(mysql.status).toBe(2);
     expect(mysql.stderr).toMatch(/postgres:\/\//);
@@ -421,4 +453,37 @@ describe('the compliance commands, refusing what would do harm', () => {
     expect(run('repair')).toMatchObject({ json: { blobs: 0, records: 0 } });
     expect(run('audit', 'verify')).toMatchObject({ status: 0, json: { valid: true } });
   }, 120_000);
+
+  it('makes one store when several first commands start at once', async () => {
+    const env = { ...process.env, NODE_NO_WARNINGS: '1', PIXWARDEN_DATA_DIR: dataDir() };
+    const statuses = await Promise.all(
+      Array.from(
+        { length: 6 },
+        (_, i) =>
+          new Promise<number | null>((resolve) => {
+            const child = spawn(
+              process.execPath,
+              [
+                CLI,
+                'consent',
+                'grant',
+                '--subject',
+                `first-${i}`,
+                '--purpose',
+                'storage',
+                '--policy',
+                '1',
+              ],
+              { env, stdio: 'ignore' },
+            );
+            child.on('close', resolve);
+          }),
+      ),
+    );
+    expect(statuses).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(cli(env, ['audit', 'verify', '--json'])).toMatchObject({
+      status: 0,
+      json: { valid: true, entries: 6 },
+    });
+  }, 60_000);
 });

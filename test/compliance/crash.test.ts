@@ -103,10 +103,11 @@ async function crashOnce(args: readonly string[], delay: number): Promise<string
   return ingested;
 }
 
-/** Every file under the blob store, as paths relative to it. */
+/** Every file under the blob store, as paths relative to it (but the store's own marker). */
 function filesUnder(root: string): string[] {
   if (!existsSync(root)) return [];
   return readdirSync(root).flatMap((folder) => {
+    if (folder === '.pixwarden-blobs') return [];
     const inner = path.join(root, folder);
     if (!statSync(inner).isDirectory()) return [folder];
     return readdirSync(inner).map((name) => path.join(folder, name));
