@@ -15,7 +15,8 @@ import type { ComplianceConfig } from '../config.js';
 import { parseCheckpoints } from '../compliance/audit.js';
 import { LEGAL_BASES, PURPOSES } from '../compliance/consent.js';
 import type { LegalBasis, Purpose } from '../compliance/consent.js';
-import { createPipeline } from '../compliance/pipeline.js';
+import { isPostgresUrl } from '../compliance/database.js';
+import { DEFAULT_DATA_DIR, createPipeline } from '../compliance/pipeline.js';
 import type { Pipeline } from '../compliance/pipeline.js';
 import { parseKeepList } from '../policy.js';
 import { UsageError, parse } from './args.js';
@@ -24,6 +25,7 @@ import { displayPath } from './clean-file.js';
 import { readInput } from './files.js';
 import { errorJson } from './inspect-command.js';
 import { printable } from './summary.js';
+import { StopSignal } from './stop.js';
 import { walk } from './walk.js';
 import type { Limits } from '../limits.js';
 
@@ -257,12 +259,12 @@ async function runCommand(
   });
   // Checked before the data folder is opened: a usage error changes nothing.
   const run = plan(command, action, positionals, values, json, limits.maxFileBytes, settings);
-  const dataDir = process.env.PIXWARDEN_DATA_DIR ?? settings.dataDir ?? './pixwarden-data';
+  const dataDir = process.env.PIXWARDEN_DATA_DIR ?? settings.dataDir ?? DEFAULT_DATA_DIR;
   const databaseUrl = process.env.PIXWARDEN_DATABASE_URL ?? settings.databaseUrl;
   // Only what records something new may make a store; the others, pointed at a folder that
   // holds none (a typo, a missing variable), would answer from an empty one.
   const makes = command === 'ingest' || (command === 'consent' && action === 'grant');
-  if (databaseUrl !== undefined && databaseUrl !== '' && !/^postgres(ql)?:\/\//.test(databaseUrl))
+  if (databaseUrl !== undefined && databaseUrl !== '' && !isPostgresUrl(databaseUrl))
     throw pixwardenError(
       'ERR_INVALID_ARGUMENT',
       'PIXWARDEN_DATABASE_URL must be a postgres:// (or postgresql://) URL; leave it unset for SQLite in the data folder',
@@ -278,8 +280,10 @@ async function runCommand(
       'ERR_INPUT_NOT_FOUND',
       `there is no pixwarden data in ${dataDir} (set PIXWARDEN_DATA_DIR, or compliance.dataDir in the configuration)`,
     );
-  // Only an ingest of many files has a place to stop between; the others end on Ctrl-C.
-  const stop = new IngestStop(command === 'ingest');
+  // Ctrl-C (or SIGTERM) stops an ingest between two files, the one in hand stored or refused
+  // whole; only an ingest has such a place to stop, and the other commands end at once.
+  const stop = new StopSignal();
+  const release = command === 'ingest' ? stop.listen() : () => undefined;
   const pipeline = await createPipeline({
     ...(settings.dataDir === undefined || process.env.PIXWARDEN_DATA_DIR !== undefined
       ? {}
@@ -313,36 +317,12 @@ async function runCommand(
       throw pixwardenError('ERR_IO', `the database: ${error.message}`);
     throw error;
   } finally {
-    stop.release();
+    release();
     await pipeline.close();
   }
 }
 
-/**
- * Ctrl-C (or SIGTERM) during an ingest of many files stops it between two files: the one in
- * hand is stored or refused whole, the pool is closed (its folder in /dev/shm removed), and
- * the exit code is 130 (or 143). A second signal ends the process at once.
- */
-class IngestStop {
-  signal: NodeJS.Signals | null = null;
-  private readonly handler = (signal: NodeJS.Signals) => {
-    if (this.signal !== null) process.exit(signal === 'SIGINT' ? 130 : 143);
-    this.signal = signal;
-  };
-
-  constructor(listening: boolean) {
-    if (!listening) return;
-    process.on('SIGINT', this.handler);
-    process.on('SIGTERM', this.handler);
-  }
-
-  release(): void {
-    process.off('SIGINT', this.handler);
-    process.off('SIGTERM', this.handler);
-  }
-}
-
-type Run = (pipeline: Pipeline, actor: string, stop: IngestStop) => Promise<number>;
+type Run = (pipeline: Pipeline, actor: string, stop: StopSignal) => Promise<number>;
 
 /** Checks the arguments of a command and returns what runs it. */
 function plan(
@@ -620,12 +600,12 @@ async function ingestFiles(
   pipeline: Pipeline,
   paths: readonly string[],
   flags: IngestFlags,
-  stop: IngestStop,
+  stop: StopSignal,
 ): Promise<number> {
   const records: unknown[] = [];
   let failed = 0;
   for (const entry of walk(paths, null)) {
-    if (stop.signal !== null) break;
+    if (stop.requested) break;
     const file = entry.display;
     try {
       if ('error' in entry) throw entry.error;
@@ -665,6 +645,6 @@ async function ingestFiles(
     }
   }
   if (flags.json) print(records);
-  if (stop.signal !== null) return stop.signal === 'SIGINT' ? 130 : 143;
+  if (stop.requested) return process.exitCode === 143 ? 143 : 130;
   return failed === 0 ? EXIT_OK : EXIT_FAILED;
 }

@@ -185,8 +185,7 @@ export class AuditTrail {
     // still shows what it signed.
     const checkpoints = [...(await this.storedCheckpoints()), ...given];
     const expected = new Map(checkpoints.map((checkpoint) => [checkpoint.seq, checkpoint]));
-    const own =
-      this.key?.publicKey.export({ type: 'spki', format: 'der' }).toString('base64') ?? null;
+    const own = this.publicKeyText();
     for (const checkpoint of checkpoints) {
       const reason = !checkpointSigned(checkpoint)
         ? 'its checkpoint is not validly signed'
@@ -258,14 +257,19 @@ export class AuditTrail {
     return {
       ...unsigned,
       signature,
-      publicKey: this.key.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
+      publicKey: this.publicKeyText() ?? '',
     };
+  }
+
+  /** The signing key's public half as checkpoints carry it (SPKI DER, base64), or null. */
+  private publicKeyText(): string | null {
+    return this.key?.publicKey.export({ type: 'spki', format: 'der' }).toString('base64') ?? null;
   }
 
   /** The checkpoints kept in the database, oldest first, with this trail's public key. */
   async storedCheckpoints(): Promise<Checkpoint[]> {
     if (this.key === null) return [];
-    const publicKey = this.key.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+    const publicKey = this.publicKeyText() ?? '';
     const rows = await this.database.db
       .selectFrom('checkpoints')
       .selectAll()

@@ -186,6 +186,11 @@ const provider: MigrationProvider = {
   getMigrations: () => Promise.resolve(MIGRATIONS),
 };
 
+/** Whether a database URL names PostgreSQL (the only server the records can live in). */
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}
+
 /**
  * Opens the database and brings its schema up to date.
  * @throws ERR_INVALID_ARGUMENT for a URL that is not PostgreSQL's; ERR_IO when it cannot be
@@ -195,7 +200,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const url = options.databaseUrl === '' ? undefined : options.databaseUrl;
   // Any other URL is a mistake: falling back to a local SQLite file would answer from an
   // empty store as if it were the real one.
-  if (url !== undefined && !/^postgres(ql)?:\/\//.test(url))
+  if (url !== undefined && !isPostgresUrl(url))
     throw pixwardenError(
       'ERR_INVALID_ARGUMENT',
       'the database URL must be a postgres:// (or postgresql://) URL; leave it unset for SQLite in the data folder',

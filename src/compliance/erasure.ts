@@ -16,8 +16,7 @@ import type { BlobStore } from './blobs.js';
 import type { Consents } from './consent.js';
 import { SQLITE_BUSY_TIMEOUT_MS } from './database.js';
 import type { Database } from './database.js';
-import { callPurgeHooks } from './hooks.js';
-import type { HookOutcome, HookSettings, PurgeHook } from './hooks.js';
+import type { HookOutcome, Purger } from './hooks.js';
 import type { ImageRegistry, StoredImage } from './images.js';
 import type { Subjects } from './subjects.js';
 
@@ -48,8 +47,8 @@ export interface ErasureParts {
   /** Appends an audit entry, with `within` in its transaction. */
   readonly record: Recorder;
   readonly actor: string;
-  readonly hooks: readonly PurgeHook[];
-  readonly hookSettings?: HookSettings;
+  /** Tells the purge hooks, and audits it. */
+  readonly purge: Purger;
 }
 
 /** Erases the subject the caller calls `callerId`. */
@@ -93,15 +92,13 @@ export async function eraseSubject(callerId: string, parts: ErasureParts): Promi
   );
   const ids = new Set(stored.map((image) => image.id));
   const filesCleared = await forgetDeletedBytes(parts.database);
-  const hooks = await callPurgeHooks(
-    parts.hooks,
-    { event: 'erasure', images: stored.map(({ id, variant }) => ({ id, variant })) },
-    parts.hookSettings,
-  );
-  if (hooks.length > 0) await auditHooks(parts, subject.pseudonym, hooks);
+  const hooks = await parts.purge(subject.pseudonym, {
+    event: 'erasure',
+    images: stored.map(({ id, variant }) => ({ id, variant })),
+  });
   // The scan: records, blob files and the key, looked for afresh.
   const images = (await parts.images.list(subject.id)).length;
-  const blobs = parts.blobs.list().filter((name) => ids.has(blobId(name))).length;
+  const blobs = parts.blobs.scan().filter((found) => ids.has(found.objectId)).length;
   const row = await parts.database.db
     .selectFrom('subjects')
     .select('sealed_key')
@@ -117,28 +114,6 @@ export async function eraseSubject(callerId: string, parts: ErasureParts): Promi
     left: { images, blobs, keys },
     filesCleared,
   };
-}
-
-/** Records how the purge hooks went: `ERR_PURGE_HOOK` when any of them never accepted. */
-export async function auditHooks(
-  parts: { readonly record: Recorder; readonly actor: string },
-  pseudonym: string | null,
-  hooks: readonly HookOutcome[],
-): Promise<void> {
-  const failed = hooks.filter((hook) => !hook.ok).length;
-  await parts.record({
-    operation: 'purge',
-    actor: parts.actor,
-    subject: pseudonym,
-    outcome: failed === 0 ? 'done' : 'refused',
-    error: failed === 0 ? null : 'ERR_PURGE_HOOK',
-    counts: { hooks: hooks.length, failed },
-  });
-}
-
-function blobId(name: string): string {
-  const file = name.split('/').at(-1) ?? '';
-  return file.slice(0, file.indexOf('.'));
 }
 
 /**

@@ -4,6 +4,8 @@
  * names the images by their ids and variants (never anything of the person), and is tried
  * again on a network error, a timeout or a 408, 429 or 5xx answer, with a growing pause.
  */
+import type { Recorder } from './audit.js';
+
 export interface PurgeHook {
   readonly url: string;
   /** Sent with every request: an authorization header, for instance. */
@@ -96,4 +98,35 @@ async function callOne(
     }
   }
   return { url: hook.shown, ok: false, attempts, status, error };
+}
+
+/**
+ * Tells the hooks that images were deleted, and audits how that went (`ERR_PURGE_HOOK` when
+ * any never accepted); nothing is audited when there was no hook or no image.
+ */
+export type Purger = (
+  pseudonym: string | null,
+  notice: PurgeNotice,
+) => Promise<readonly HookOutcome[]>;
+
+export function purger(
+  hooks: readonly PurgeHook[],
+  settings: HookSettings | undefined,
+  record: Recorder,
+  actor: string,
+): Purger {
+  return async (pseudonym, notice) => {
+    const outcomes = await callPurgeHooks(hooks, notice, settings);
+    if (outcomes.length === 0) return outcomes;
+    const failed = outcomes.filter((outcome) => !outcome.ok).length;
+    await record({
+      operation: 'purge',
+      actor,
+      subject: pseudonym,
+      outcome: failed === 0 ? 'done' : 'refused',
+      error: failed === 0 ? null : 'ERR_PURGE_HOOK',
+      counts: { hooks: outcomes.length, failed },
+    });
+    return outcomes;
+  };
 }

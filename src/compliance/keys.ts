@@ -25,9 +25,9 @@ import {
 import path from 'node:path';
 import { PixwardenError, pixwardenError } from '../errors.js';
 import { syncFolder } from '../fsync.js';
-import { loadMasterKey, newKey, open, parseKey } from './crypto.js';
+import { loadMasterKey, newKey, parseKey } from './crypto.js';
 import type { Database } from './database.js';
-import { Subjects } from './subjects.js';
+import { Subjects, opensLookup, sealedLookup } from './subjects.js';
 
 export interface OpenedKeys {
   readonly subjects: Subjects;
@@ -152,15 +152,10 @@ export async function rotateKeys(
   const result = await database.exclusive(async (trx) => {
     // As the only writer, tidy up first: a pending key that opens the database is a committed
     // rotation that was not yet renamed (finish it); one that does not never committed.
-    const secret = await trx
-      .selectFrom('secrets')
-      .select('sealed')
-      .where('name', '=', 'subject-lookup')
-      .executeTakeFirst();
+    const sealed = await sealedLookup(trx);
     for (const found of keysOnDisk(dataDir)) {
       if (found.file === keyFile(dataDir)) continue;
-      if (secret !== undefined && opensLookup(found.key, secret.sealed))
-        finishRotation(dataDir, found.file);
+      if (sealed !== null && opensLookup(found.key, sealed)) finishRotation(dataDir, found.file);
       else rmSync(found.file, { force: true });
     }
     const fd = openSync(pending, 'wx', 0o600);
@@ -181,13 +176,4 @@ export async function rotateKeys(
   result.done();
   finishRotation(dataDir, pending);
   return { subjects: result.count, source: keyFile(dataDir) };
-}
-
-function opensLookup(key: Buffer, sealed: string): boolean {
-  try {
-    open(key, Buffer.from(sealed, 'base64'), 'secret\nsubject-lookup').fill(0);
-    return true;
-  } catch {
-    return false;
-  }
 }

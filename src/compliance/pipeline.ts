@@ -36,9 +36,9 @@ import { Consents, checkBasis, checkPurpose } from './consent.js';
 import type { ConsentRecord, Grant, LegalBasis, Purpose } from './consent.js';
 import { openDatabase } from './database.js';
 import type { Database, ImageTable } from './database.js';
-import { auditHooks, eraseSubject } from './erasure.js';
+import { eraseSubject } from './erasure.js';
 import type { ErasureReport } from './erasure.js';
-import { callPurgeHooks } from './hooks.js';
+import { purger } from './hooks.js';
 import type { HookOutcome, HookSettings, PurgeHook } from './hooks.js';
 import { ImageRegistry } from './images.js';
 import type { Repaired, StoredImage } from './images.js';
@@ -179,6 +179,9 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
+/** The data folder when neither the configuration nor PIXWARDEN_DATA_DIR names one. */
+export const DEFAULT_DATA_DIR = './pixwarden-data';
+
 /** Blobs that a crash left are removed by `repair` once they are this old. */
 const defaultRepairGraceMs = 10 * 60 * 1000;
 
@@ -203,7 +206,7 @@ function checkDays(what: string, days: unknown): number | null {
 
 /** Opens the data folder and database and returns the pipeline. */
 export async function createPipeline(config: PipelineConfig = {}): Promise<Pipeline> {
-  const dataDir = config.dataDir ?? process.env.PIXWARDEN_DATA_DIR ?? './pixwarden-data';
+  const dataDir = config.dataDir ?? process.env.PIXWARDEN_DATA_DIR ?? DEFAULT_DATA_DIR;
   const databaseUrl = config.databaseUrl ?? process.env.PIXWARDEN_DATABASE_URL;
   for (const variant of config.variants ?? [])
     if (RESERVED_VARIANTS.has(variant.name))
@@ -271,7 +274,6 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
   const consents = new Consents(database);
   const blobs = new BlobStore(dataDir);
   const images = new ImageRegistry(database, blobs);
-  const hooks = config.purgeHooks ?? [];
   const checkpointFile = config.checkpoints?.file;
 
   const checkpoint = async (file = checkpointFile) => {
@@ -311,7 +313,7 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
 
   const parts: Parts = { subjects, consents, images, record };
   const actor = settings.actor;
-  const found = async (subjectId: string) => subjects.find(subjectId);
+  const purge = purger(config.purgeHooks ?? [], config.hookSettings, record, actor);
 
   return {
     dataDir,
@@ -351,7 +353,7 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
     },
     async withdrawConsent(subjectId, purpose) {
       checkPurpose(purpose);
-      const subject = await found(subjectId);
+      const subject = await subjects.find(subjectId);
       if (subject === null) return { withdrawn: 0, imagesDeleted: 0, filesDeleted: 0, hooks: [] };
       let withdrawn = 0;
       let deleted: StoredImage[] = [];
@@ -380,12 +382,10 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
           await images.remove(deleted, trx);
         },
       );
-      const hooks = await callPurgeHooks(
-        config.purgeHooks ?? [],
-        { event: 'withdrawal', images: deleted.map(({ id, variant }) => ({ id, variant })) },
-        config.hookSettings,
-      );
-      if (hooks.length > 0) await auditHooks({ record, actor }, subject.pseudonym, hooks);
+      const hooks = await purge(subject.pseudonym, {
+        event: 'withdrawal',
+        images: deleted.map(({ id, variant }) => ({ id, variant })),
+      });
       return {
         withdrawn,
         imagesDeleted: new Set(deleted.map((image) => image.id)).size,
@@ -394,7 +394,7 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
       };
     },
     async consentsOf(subjectId) {
-      const subject = await found(subjectId);
+      const subject = await subjects.find(subjectId);
       return subject === null ? [] : consents.list(subject.id);
     },
     async restrict(subjectId, restricted = true) {
@@ -412,7 +412,7 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
       );
     },
     async history(subjectId) {
-      const subject = await found(subjectId);
+      const subject = await subjects.find(subjectId);
       if (subject === null) return [];
       const entries = await subjectHistory(audit, subject.pseudonym);
       await record({
@@ -427,7 +427,7 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
       return entries;
     },
     async exportSubject(subjectId, file, overwrite = false) {
-      const subject = await found(subjectId);
+      const subject = await subjects.find(subjectId);
       if (subject === null)
         throw pixwardenError('ERR_INPUT_NOT_FOUND', 'there is no subject by that id');
       const report = await exportSubject(
@@ -461,16 +461,14 @@ export async function createPipeline(config: PipelineConfig = {}): Promise<Pipel
         blobs,
         record,
         actor,
-        hooks,
-        ...(config.hookSettings === undefined ? {} : { hookSettings: config.hookSettings }),
+        purge,
       }),
     sweepRetention: (now = new Date()) =>
       sweepRetention(checkDate(now), {
         images,
         record,
         actor,
-        hooks,
-        ...(config.hookSettings === undefined ? {} : { hookSettings: config.hookSettings }),
+        purge,
       }),
     async rotateKeys() {
       const rotation = await rotateKeys(keys, database, dataDir);

@@ -4,9 +4,7 @@
  * entry per image) and tells the purge hooks.
  */
 import type { Recorder } from './audit.js';
-import { auditHooks } from './erasure.js';
-import { callPurgeHooks } from './hooks.js';
-import type { HookOutcome, HookSettings, PurgeHook } from './hooks.js';
+import type { HookOutcome, Purger } from './hooks.js';
 import type { ImageRegistry, StoredImage } from './images.js';
 
 export interface SweepReport {
@@ -21,8 +19,8 @@ export interface SweepParts {
   readonly images: ImageRegistry;
   readonly record: Recorder;
   readonly actor: string;
-  readonly hooks: readonly PurgeHook[];
-  readonly hookSettings?: HookSettings;
+  /** Tells the purge hooks, and audits it. */
+  readonly purge: Purger;
 }
 
 export async function sweepRetention(now: Date, parts: SweepParts): Promise<SweepReport> {
@@ -48,11 +46,9 @@ export async function sweepRetention(now: Date, parts: SweepParts): Promise<Swee
       },
     );
   }
-  const hooks = await callPurgeHooks(
-    parts.hooks,
-    { event: 'retention', images: expired.map(({ id, variant }) => ({ id, variant })) },
-    parts.hookSettings,
-  );
-  if (hooks.length > 0) await auditHooks(parts, null, hooks);
+  const hooks = await parts.purge(null, {
+    event: 'retention',
+    images: expired.map(({ id, variant }) => ({ id, variant })),
+  });
   return { images: byImage.size, files: expired.length, hooks };
 }

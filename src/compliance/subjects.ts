@@ -51,6 +51,26 @@ const subjectContext = (id: string, lookup: string) => `subject\n${id}\n${lookup
 
 const lookupSecret = 'subject-lookup';
 
+/** The lookup key as sealed in the database `db` reads, or null before the first use. */
+export async function sealedLookup(db: Kysely<Tables>): Promise<string | null> {
+  const row = await db
+    .selectFrom('secrets')
+    .select('sealed')
+    .where('name', '=', lookupSecret)
+    .executeTakeFirst();
+  return row?.sealed ?? null;
+}
+
+/** Whether `key` is the master key the lookup key (`sealed`, base64) is sealed under. */
+export function opensLookup(key: Buffer, sealed: string): boolean {
+  try {
+    open(key, Buffer.from(sealed, 'base64'), `secret\n${lookupSecret}`).fill(0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Reads the master key afresh (the key file, then a rotation's pending one), or null. */
 export type MasterKeyReader = () => Buffer[];
 
@@ -120,13 +140,10 @@ export class Subjects {
 
   /** The master key that opens the lookup key as `trx` sees it (read afresh if need be). */
   private async masterInForce(trx: Kysely<Tables>): Promise<Buffer> {
-    const secret = await trx
-      .selectFrom('secrets')
-      .select('sealed')
-      .where('name', '=', lookupSecret)
-      .executeTakeFirstOrThrow();
+    const sealed = await sealedLookup(trx);
     return this.withMaster((candidate) => {
-      open(candidate, Buffer.from(secret.sealed, 'base64'), `secret\n${lookupSecret}`).fill(0);
+      if (sealed === null || !opensLookup(candidate, sealed))
+        throw pixwardenError('ERR_DECRYPT', 'the lookup key does not open under this key');
       return candidate;
     });
   }
